@@ -1,0 +1,2 @@
+demo: $(STAMP)
+	$(VPY) examples/demo.py

@@ -1,0 +1,3 @@
+.PHONY: test-prefect
+test-prefect:
+	@echo "prefect adapter: no tests yet"
