@@ -1,0 +1,264 @@
+"""Prefect state hooks that turn a failed, timed-out or crashed run into a post-mortem draft.
+
+Use them in decorators, or let :func:`postmortem_scribe_prefect.install` add them::
+
+    from postmortem_scribe_prefect import on_flow_failure, on_task_failure
+
+    @task(on_failure=[on_task_failure])
+    def load(path: str): ...
+
+    @flow(on_failure=[on_flow_failure], on_crashed=[on_flow_failure])
+    def nightly(input_path: str): ...
+
+How they stay out of the run's way:
+
+- Prefect calls flow hooks by keyword from its runner (``flow=, flow_run=, state=``) and
+  positionally from its engines, so the parameter names are exactly those.
+- Each hook is a plain function.  Called with no running event loop (sync flows, the runner's
+  thread) it does the work and returns ``None``; called inside an event loop (async flows and
+  tasks) it returns a coroutine, which Prefect awaits, so the loop is never blocked.
+- The work runs in a daemon thread and the hook waits for it at most
+  :attr:`Settings.hook_timeout <postmortem_scribe_prefect._report.Settings>` seconds, because
+  Prefect has no hook timeout of its own.
+- Nothing raises out of a hook, and nothing here sets a state: hooks run after Prefect has
+  stored the final state, and the run's state is what it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from typing import Any
+
+from . import _compat, _logbuffer
+from ._bounded import run_bounded, run_bounded_async
+from ._report import (
+    REPORTED_KEYS,
+    HookFacts,
+    Reporter,
+    Settings,
+    is_reported,
+    live_exception,
+    load_core_config,
+    load_settings,
+    path_parameters,
+)
+
+log = logging.getLogger("postmortem_scribe_prefect")
+
+__all__ = [
+    "on_flow_completion",
+    "on_flow_crashed",
+    "on_flow_failure",
+    "on_task_completion",
+    "on_task_failure",
+]
+
+# Attached at import so that lines logged before a failure are there when it happens; used
+# only when the API has no logs for the run.
+_logbuffer.attach()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def _dispatch(job: Any, timeout: float, name: str) -> Any:
+    """Run ``job`` bounded: blocking here without a loop, as a coroutine inside one."""
+    ctx = _compat.worker_context()
+    if _in_event_loop():
+        return run_bounded_async(job, ctx, timeout, name)
+    run_bounded(job, ctx, timeout, name)
+    return None
+
+
+def _run_logger(flow_run: Any, flow: Any = None) -> logging.Logger | logging.LoggerAdapter[Any]:
+    try:
+        from prefect.logging.loggers import flow_run_logger
+
+        return flow_run_logger(flow_run, flow)
+    except Exception:  # noqa: BLE001
+        return log
+
+
+def _say(logger: Any, outcome: Any) -> None:
+    try:
+        where = outcome.issue_url or outcome.path or ""
+        logger.info(
+            "postmortem-scribe: %s%s%s", outcome.action,
+            f" {where}" if where else "", f" - {outcome.message}" if outcome.message else "",
+        )
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Failure hooks
+# --------------------------------------------------------------------------------------------
+
+
+def _failure_job(facts: HookFacts, settings: Settings) -> Any:
+    config = load_core_config()
+
+    def job() -> None:
+        # This runs in our daemon thread, where no event loop runs: the state's result and the
+        # log flush both take their synchronous paths here, whatever kind of flow it was.
+        exception, problem = live_exception(facts.state)
+        if exception is not None and exception.__traceback__ is None:
+            exception = None  # e.g. a CrashedRun rebuilt from the API: the text says more
+        flush_problem = _compat.flush_api_logs()
+        outcome = asyncio.run(_report_async(facts, exception, config, settings,
+                                            [p for p in (problem, flush_problem) if p]))
+        if outcome is not None:
+            _say(_run_logger(facts.flow_run), outcome)
+
+    return job, settings.timeout_for(config)
+
+
+async def _report_async(facts: HookFacts, exception: BaseException | None, config: Any,
+                        settings: Settings, problems: list[str]) -> Any:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        reporter = Reporter(client, config, settings)
+        reporter.notes.extend(problems)
+        flow_run = facts.flow_run
+        if facts.kind == "task" and flow_run is None and facts.task_run.flow_run_id:
+            try:
+                flow_run = await client.read_flow_run(facts.task_run.flow_run_id)
+            except Exception:  # noqa: BLE001
+                flow_run = None
+        if facts.kind == "flow":
+            ctx = await reporter.flow_context(
+                flow_run, facts.state, flow_name=facts.flow_name, exception=exception,
+                detected_by=facts.detected_by,
+            )
+        else:
+            ctx = await reporter.task_context(
+                facts.task_run, facts.state, flow_run=flow_run, flow_name=facts.flow_name,
+                task_name=facts.task_name, exception=exception, task_params=facts.task_params,
+                detected_by=facts.detected_by,
+            )
+        if ctx is None:
+            return None
+        if await asyncio.to_thread(is_reported, ctx.occurrence_key(), config):
+            return None
+        return await reporter.finish(ctx)
+
+
+def on_flow_failure(flow: Any, flow_run: Any, state: Any) -> Any:
+    """Flow ``on_failure`` / ``on_crashed`` hook: drafts a post-mortem for this flow run.
+
+    Not reported again when a task or subflow of the run was already reported: the flow failed
+    because of it, and that is one incident.  Returns ``None``, or a coroutine inside an
+    event loop (Prefect awaits it).  Never raises.
+    """
+    try:
+        settings = load_settings()
+        facts = HookFacts(kind="flow", flow_run=flow_run, state=state,
+                          flow_name=getattr(flow, "name", None))
+        job, timeout = _failure_job(facts, settings)
+        return _dispatch(job, timeout, f"postmortem-scribe report for flow run {flow_run.id}")
+    except Exception:  # noqa: BLE001 - a hook must never fail the host
+        log.warning("postmortem-scribe: flow hook failed", exc_info=True)
+        return None
+
+
+on_flow_crashed = on_flow_failure
+"""Alias of :func:`on_flow_failure` for ``on_crashed=[...]``: the same hook handles both."""
+
+
+def on_task_failure(task: Any, task_run: Any, state: Any) -> Any:
+    """Task ``on_failure`` hook: drafts a post-mortem for the task's final failure.
+
+    Prefect calls it once, after the last retry.  The task's path parameters (which only exist
+    in the task's context, never in the API) are inspected as its inputs.  Never raises.
+    """
+    try:
+        settings = load_settings()
+        if not settings.report_tasks:
+            return None
+        flow_name = _compat.current_flow_name()
+        task_name = getattr(task, "name", None)
+        quick_key = "|".join(["prefect", flow_name or "", str(task_run.flow_run_id or task_run.id),
+                              task_name or "", "", str(task_run.run_count or "")])
+        if quick_key in REPORTED_KEYS:  # e.g. the 2nd..50th failed run of one mapped task
+            return None
+        facts = HookFacts(kind="task", task_run=task_run, state=state, flow_name=flow_name,
+                          task_name=task_name, task_params=_compat.task_run_parameters())
+        job, timeout = _failure_job(facts, settings)
+        return _dispatch(job, timeout, f"postmortem-scribe report for task run {task_run.id}")
+    except Exception:  # noqa: BLE001
+        log.warning("postmortem-scribe: task hook failed", exc_info=True)
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Completion hooks: profiles of inputs that worked, to say what changed when one fails
+# --------------------------------------------------------------------------------------------
+
+_PROFILED: set[tuple[str, int, int]] = set()
+_PROFILED_LOCK = threading.Lock()
+
+
+def _new_paths(paths: list[str]) -> list[str]:
+    """Paths whose current (size, mtime) this process has not profiled yet."""
+    fresh = []
+    for path in paths:
+        local = path[7:] if path.startswith("file://") else path
+        try:
+            st = os.stat(local)
+        except OSError:
+            continue
+        key = (local, st.st_size, int(st.st_mtime_ns))
+        with _PROFILED_LOCK:
+            if key in _PROFILED:
+                continue
+            _PROFILED.add(key)
+            if len(_PROFILED) > 4096:
+                _PROFILED.clear()
+        fresh.append(path)
+    return fresh
+
+
+def _profile(params: Any, what: str) -> Any:
+    try:
+        import postmortem_scribe
+
+        report_profile = getattr(postmortem_scribe, "report_profile", None)
+        if report_profile is None:
+            return None
+        config = load_core_config()
+        paths = _new_paths(path_parameters(params, config))
+        if not paths:
+            return None
+        settings = load_settings()
+
+        def job() -> None:
+            for path in paths:
+                report_profile(path, config=config)
+
+        return _dispatch(job, settings.profile_timeout, f"postmortem-scribe profile of {what}")
+    except Exception:  # noqa: BLE001
+        log.debug("postmortem-scribe: completion hook failed", exc_info=True)
+        return None
+
+
+def on_flow_completion(flow: Any, flow_run: Any, state: Any) -> Any:
+    """Flow ``on_completion`` hook: records a profile of each input file parameter.
+
+    A later failure's draft then says what changed in the file since it last worked.  Cheap
+    when there are no path parameters; bounded when there are; never raises.
+    """
+    return _profile(getattr(flow_run, "parameters", None), f"flow run {flow_run.id} inputs")
+
+
+def on_task_completion(task: Any, task_run: Any, state: Any) -> Any:
+    """Task ``on_completion`` hook: records a profile of each input file parameter."""
+    return _profile(_compat.task_run_parameters(), f"task run {task_run.id} inputs")
