@@ -12,7 +12,15 @@ The public surface is small on purpose:
 
 from __future__ import annotations
 
-from .api import flush, is_reported, report, report_context, report_profile, reported_in_run
+from .api import (
+    flush,
+    is_reported,
+    report,
+    report_context,
+    report_profile,
+    report_success,
+    reported_in_run,
+)
 from .config import Config, load_config
 from .records import FailureContext, FailureRecord, Outcome
 
@@ -30,5 +38,6 @@ __all__ = [
     "report",
     "report_context",
     "report_profile",
+    "report_success",
     "reported_in_run",
 ]

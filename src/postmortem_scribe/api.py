@@ -169,6 +169,34 @@ def report_profile(path: str, *, config: Config | None = None) -> None:
         log.debug("report_profile failed for %s", path, exc_info=True)
 
 
+def report_success(
+    pipeline: str,
+    task: str | None = None,
+    *,
+    run_id: str | None = None,
+    try_number: int | None = None,
+    orchestrator: str = "python",
+    inputs: Iterable[str] = (),
+    config: Config | None = None,
+) -> None:
+    """Record that a task succeeded (for flaky detection) and profile its inputs.
+
+    Adapters call it from success hooks; a success on a retry marks the task as flaky.
+    Never raises.
+    """
+    try:
+        from .store import open_store
+
+        config = config or load_config()
+        open_store(config.store_url).record_success(
+            pipeline=pipeline, task=task, run_id=run_id, try_number=try_number,
+            orchestrator=orchestrator)
+        for path in list(inputs)[:10]:
+            report_profile(str(path), config=config)
+    except Exception:  # noqa: BLE001
+        log.debug("report_success failed", exc_info=True)
+
+
 def flush(*, config: Config | None = None, deadline: float | None = None) -> DrainResult:
     """Deliver what waits in the outbox (due messages only); never raises."""
     try:

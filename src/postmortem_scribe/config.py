@@ -90,6 +90,9 @@ class Config:
     """Extra key names whose values are always redacted."""
     labels: list[str] = field(default_factory=lambda: ["postmortem"])
     similar_threshold: float = 0.6
+    storm_window_seconds: float = 900.0
+    """Different failures with one cause (same host, same upstream) within this window join
+    one incident."""
     source: str | None = None
     """Where the file came from, for ``scribe doctor``."""
     problems: list[str] = field(default_factory=list)
@@ -120,6 +123,7 @@ _SCALARS: dict[str, type] = {
     "log_context_lines": int,
     "input_budget_seconds": float,
     "similar_threshold": float,
+    "storm_window_seconds": float,
 }
 _LISTS = ("app_roots", "input_keys", "secret_key_names", "labels")
 
@@ -131,7 +135,8 @@ _SECTIONS = {
                "labels": "labels"},
     "report": {"budget_seconds": "budget_seconds", "comment_window_seconds": "comment_window_seconds",
                "regression_mode": "regression_mode", "templates_dir": "templates_dir",
-               "app_roots": "app_roots", "similar_threshold": "similar_threshold"},
+               "app_roots": "app_roots", "similar_threshold": "similar_threshold",
+               "storm_window_seconds": "storm_window_seconds"},
     "logs": {"max_bytes": "log_max_bytes", "tail_lines": "log_tail_lines",
              "context_lines": "log_context_lines"},
     "capture": {"input_keys": "input_keys", "input_budget_seconds": "input_budget_seconds",

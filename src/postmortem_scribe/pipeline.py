@@ -12,6 +12,7 @@ from . import classify as classify_stage
 from . import fingerprint as fingerprint_stage
 from .build import build_record
 from .config import Config
+from .correlate import storm_key
 from .publish import make_publisher
 from .publish.outbox import DrainResult, drain
 from .records import Correlation, FailureContext, FailureRecord, Outcome, Route
@@ -58,13 +59,19 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     record, route = processed.record, processed.route
     fp = record.fingerprint
     assert fp is not None
+    decided = store.overrides_for(fp.key)
+    apply_triage(record, decided)
+    if record.classification and decided.get("category"):
+        route = route_stage(record, config)
     bands = fingerprint_stage.bands(fp.signature) if fp.signature else []
     similar = []
     if bands:
+        rejected = set(decided.get("not_similar", []))
         similar = store.similar_incidents(
             fp.signature, bands, similarity=fingerprint_stage.similarity,
             threshold=config.similar_threshold, exclude=None)
-        similar = [s for s in similar if not s.incident.startswith(fp.key[:12])]
+        similar = [s for s in similar
+                   if not s.incident.startswith(fp.key[:12]) and s.incident not in rejected]
 
     def render_new(correlation: Correlation, incident: IncidentRow) -> list[NewMessage]:
         correlation.similar = similar if correlation.kind == "new" else []
@@ -92,6 +99,8 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
         lead=route.lead,
         title=title,
         labels=renderer.draft_labels(record, Correlation(kind="new", incident=""), route, config),
+        storm_key=storm_key(record),
+        storm_window_seconds=config.storm_window_seconds,
     )
     correlation = result.correlation
     category = record.classification.category if record.classification else None
@@ -119,6 +128,24 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     return Outcome(action=action, incident=correlation.incident, issue_url=None if local else url,
                    path=url if local else None, category=category, fingerprint=fp.key,
                    message=message)
+
+
+def apply_triage(record: FailureRecord, decided: dict[str, list[str]]) -> None:
+    """A category a person set on an earlier issue of this failure beats the rules."""
+    categories = decided.get("category")
+    if not categories or record.classification is None:
+        return
+    from .records import Evidence
+
+    cls = record.classification
+    if cls.category != categories[0]:
+        cls.alternatives = [(cls.category, cls.confidence), *cls.alternatives][:3]
+    cls.category = categories[0]
+    cls.confidence = 1.0
+    cls.low_confidence = False
+    cls.evidence.insert(0, Evidence(rule="triage", source="people",
+                                    text="a person set this category while triaging an earlier "
+                                         "occurrence of this failure"))
 
 
 def _due_later(pending: list[dict]) -> bool:

@@ -304,6 +304,11 @@ class Correlation:
     previous_issue_url: str | None = None
     similar: list[Similar] = field(default_factory=list)
     first_seen: str | None = None
+    storm: bool = False
+    """True when this occurrence joined the incident through a shared cause (a storm), not
+    through an identical fingerprint."""
+    flaky: bool = False
+    """True when the task alternates between failing and passing."""
 
 
 @dataclass

@@ -313,6 +313,8 @@ def draft_labels(record: FailureRecord, correlation: Correlation, route: Route,
         labels.append("regression")
     if correlation.similar:
         labels.append("possible-repeat")
+    if correlation.flaky:
+        labels.append("flaky")
     labels.extend(route.labels)
     seen: set[str] = set()
     out = []

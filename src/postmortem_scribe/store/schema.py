@@ -49,9 +49,49 @@ incidents = sa.Table(
     sa.Column("labels", sa.Text, nullable=False, default="[]"),
     sa.Column("signature", sa.Text),
     sa.Column("summary", sa.Text),
+    # Names the cause (category + target system) so a storm of different failures with one
+    # cause joins one incident; see correlate.storm_key.
+    sa.Column("storm_key", sa.Text),
     sa.UniqueConstraint("fingerprint", "generation", name="uq_incident_generation"),
 )
 sa.Index("ix_incidents_fingerprint", incidents.c.fingerprint)
+sa.Index("ix_incidents_storm", incidents.c.storm_key, incidents.c.status)
+
+# Fingerprints that joined another fingerprint's incident (a storm, or a person's merge).
+fingerprint_aliases = sa.Table(
+    "scribe_fingerprint_aliases",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("incident_key", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+)
+
+# Recent outcomes per task, failures and successes, to recognise flaky tasks.
+task_outcomes = sa.Table(
+    "scribe_task_outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("orchestrator", sa.String(32)),
+    sa.Column("pipeline", sa.Text, nullable=False),
+    sa.Column("task", sa.Text, nullable=False, default=""),
+    sa.Column("run_id", sa.Text),
+    sa.Column("try_number", sa.Integer),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+sa.Index("ix_task_outcomes_task", task_outcomes.c.pipeline, task_outcomes.c.task, task_outcomes.c.id)
+
+# What people decided while triaging (scribe sync): a corrected category, "not a repeat".
+overrides = sa.Table(
+    "scribe_overrides",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.PrimaryKeyConstraint("fingerprint", "kind", "value"),
+)
 
 occurrences = sa.Table(
     "scribe_occurrences",

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..publish.base import OutboxMessage
 from ..records import Correlation, FailureRecord, Similar, to_json
 from . import schema
-from .schema import incident_bands, incidents, input_profiles, meta, occurrences, outbox
+from ..correlate import is_flaky
+from .schema import (
+    fingerprint_aliases,
+    incident_bands,
+    incidents,
+    input_profiles,
+    meta,
+    occurrences,
+    outbox,
+    overrides,
+    task_outcomes,
+)
 
 APP_NAME = "postmortem-scribe"
 
@@ -199,6 +210,8 @@ class Store:
         lead: str | None = None,
         title: str | None = None,
         labels: Sequence[str] = (),
+        storm_key: str | None = None,
+        storm_window_seconds: float = 900.0,
         now: float | None = None,
     ) -> OccurrenceResult:
         """Store one occurrence and decide what it is, atomically.
@@ -238,6 +251,13 @@ class Store:
                 row = self._incident(conn, existing) if existing else None
                 return OccurrenceResult(Correlation(kind="duplicate", incident=existing or ""), row)
 
+            flaky = self._note_outcome(conn, record, "failed", seen_at)
+            joined = self._joined_incident(conn, fp, storm_key, seen_at, storm_window_seconds)
+            if joined is not None:
+                # A storm (or an earlier storm's alias): this fingerprint belongs to an open
+                # incident of another fingerprint.  Count it there; never open a second issue.
+                return self._join(conn, joined, record, seen_at, now, comment_window_seconds,
+                                  render, render_digest, storm_key is not None, flaky)
             latest = conn.execute(
                 sa.select(incidents)
                 .where(incidents.c.fingerprint == fp)
@@ -252,9 +272,10 @@ class Store:
                 current = IncidentRow.from_row(latest)
                 if current.status != "closed":
                     kind, generation = "repeat", current.generation
-                elif regression_mode == "new":
+                elif regression_mode == "new" and not (flaky or current.flaky):
                     kind, generation, previous = "regression", current.generation + 1, current
                 else:
+                    # Flaky failures are commented on, never re-drafted: no open/close churn.
                     kind, generation, previous = "regression", current.generation, current
 
             key = incident_key(fp, generation)
@@ -272,6 +293,7 @@ class Store:
                         "flaky": False, "labels": json.dumps(list(labels)),
                         "signature": json.dumps(record.fingerprint.signature),
                         "summary": record.fingerprint.normalized_message[:500],
+                        "storm_key": storm_key,
                     },
                     ["key"],
                 )
@@ -293,6 +315,8 @@ class Store:
                 .where(occurrences.c.occurrence_key == record.occurrence_key)
                 .values(incident_key=key)
             )
+            if flaky:
+                conn.execute(incidents.update().where(incidents.c.key == key).values(flaky=True))
             row = self._incident(conn, key)
             assert row is not None
             correlation = Correlation(
@@ -302,6 +326,7 @@ class Store:
                 previous_incident=previous.key if previous else None,
                 previous_issue_url=previous.issue_url if previous else None,
                 first_seen=row.first_seen,
+                flaky=row.flaky,
             )
             coalesced = False
             if kind == "repeat" or (kind == "regression" and not created):
@@ -313,6 +338,121 @@ class Store:
             if kind == "regression" and not created:
                 conn.execute(incidents.update().where(incidents.c.key == key).values(status="open"))
             return OccurrenceResult(correlation, row, coalesced)
+
+    def _joined_incident(self, conn: sa.Connection, fp: str, storm_key: str | None,
+                         seen_at: str, window: float) -> IncidentRow | None:
+        alias = conn.execute(
+            sa.select(fingerprint_aliases.c.incident_key).where(fingerprint_aliases.c.fingerprint == fp)
+        ).scalar()
+        if alias:
+            row = self._incident(conn, alias)
+            if row is not None and row.status != "closed":
+                return row
+        if not storm_key:
+            return None
+        own = conn.execute(sa.select(incidents.c.id).where(incidents.c.fingerprint == fp)).first()
+        if own is not None:
+            return None  # this failure has its own history; storms only gather new fingerprints
+        since = _iso_before(seen_at, window)
+        found = conn.execute(
+            sa.select(incidents)
+            .where(incidents.c.storm_key == storm_key, incidents.c.status == "open",
+                   incidents.c.last_seen >= since)
+            .order_by(incidents.c.last_seen.desc())
+            .limit(1)
+        ).first()
+        return IncidentRow.from_row(found) if found else None
+
+    def _join(self, conn: sa.Connection, row: IncidentRow, record: FailureRecord, seen_at: str,
+              now: float, window: float, render: Renderer, render_digest: DigestRenderer,
+              storm: bool, flaky: bool) -> OccurrenceResult:
+        assert record.fingerprint is not None
+        _insert_ignore(conn, fingerprint_aliases,
+                       {"fingerprint": record.fingerprint.key, "incident_key": row.key,
+                        "reason": "storm" if storm else "alias"}, ["fingerprint"])
+        conn.execute(incidents.update().where(incidents.c.key == row.key).values(
+            occurrences=incidents.c.occurrences + 1, last_seen=seen_at,
+            **({"flaky": True} if flaky else {})))
+        conn.execute(occurrences.update()
+                     .where(occurrences.c.occurrence_key == record.occurrence_key)
+                     .values(incident_key=row.key))
+        current = self._incident(conn, row.key)
+        assert current is not None
+        correlation = Correlation(kind="repeat", incident=row.key, occurrences=current.occurrences,
+                                  first_seen=current.first_seen, storm=True, flaky=current.flaky)
+        coalesced = self._enqueue_repeat(conn, current, record, seen_at, now, window, render,
+                                         render_digest, correlation)
+        return OccurrenceResult(correlation, current, coalesced)
+
+    def _note_outcome(self, conn: sa.Connection, record: FailureRecord | None, outcome: str,
+                      at: str, *, pipeline: str | None = None, task: str | None = None,
+                      run_id: str | None = None, try_number: int | None = None,
+                      orchestrator: str | None = None) -> bool:
+        """Remember one task outcome; True when the task's recent history looks flaky."""
+        if record is not None:
+            pipeline, task, run_id = record.pipeline, record.task, record.run_id
+            try_number, orchestrator = record.try_number, record.orchestrator
+        conn.execute(task_outcomes.insert().values(
+            orchestrator=orchestrator, pipeline=pipeline or "", task=task or "", run_id=run_id,
+            try_number=try_number, outcome=outcome, at=at))
+        recent = conn.execute(
+            sa.select(task_outcomes.c.outcome)
+            .where(task_outcomes.c.pipeline == (pipeline or ""), task_outcomes.c.task == (task or ""))
+            .order_by(task_outcomes.c.id.desc())
+            .limit(12)
+        ).scalars().all()
+        return is_flaky(list(reversed(recent)))
+
+    def record_success(self, *, pipeline: str, task: str | None, run_id: str | None = None,
+                       try_number: int | None = None, orchestrator: str | None = None) -> bool:
+        """Remember a successful run of a task; returns whether the task now looks flaky.
+
+        A success that needed a retry (``try_number`` > 1) counts as ``retry_success``.  When
+        the task is flaky, its open incidents are marked so, which stops issue churn.
+        """
+        outcome = "retry_success" if (try_number or 1) > 1 else "success"
+        with self.engine.begin() as conn:
+            flaky = self._note_outcome(conn, None, outcome, utc_now(), pipeline=pipeline,
+                                       task=task, run_id=run_id, try_number=try_number,
+                                       orchestrator=orchestrator)
+            if flaky:
+                conn.execute(incidents.update().where(
+                    incidents.c.pipeline == pipeline, incidents.c.task == task).values(flaky=True))
+            # Keep the history short: it is a signal, not a log.
+            old = conn.execute(
+                sa.select(task_outcomes.c.id)
+                .where(task_outcomes.c.pipeline == pipeline, task_outcomes.c.task == (task or ""))
+                .order_by(task_outcomes.c.id.desc()).offset(50)
+            ).scalars().all()
+            if old:
+                conn.execute(task_outcomes.delete().where(task_outcomes.c.id.in_(old)))
+        return flaky
+
+    # ---------------------------------------------------------------- triage decisions
+
+    def add_override(self, fingerprint: str, kind: str, value: str, *, source: str | None = None) -> None:
+        """Record a person's decision: ``category`` (corrected label) or ``not_similar``."""
+        with self.engine.begin() as conn:
+            if kind == "category":
+                conn.execute(overrides.delete().where(overrides.c.fingerprint == fingerprint,
+                                                      overrides.c.kind == "category"))
+            _insert_ignore(conn, overrides, {"fingerprint": fingerprint, "kind": kind, "value": value,
+                                             "source": source, "recorded_at": utc_now()},
+                           ["fingerprint", "kind", "value"])
+
+    def overrides_for(self, fingerprint: str) -> dict[str, list[str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(overrides.c.kind, overrides.c.value)
+                                .where(overrides.c.fingerprint == fingerprint)).all()
+        found: dict[str, list[str]] = {}
+        for kind, value in rows:
+            found.setdefault(kind, []).append(value)
+        return found
+
+    def split_alias(self, fingerprint: str) -> None:
+        """A person said this fingerprint is not the incident it was joined to: forget the join."""
+        with self.engine.begin() as conn:
+            conn.execute(fingerprint_aliases.delete().where(fingerprint_aliases.c.fingerprint == fingerprint))
 
     def _enqueue_repeat(
         self,
@@ -635,6 +775,16 @@ def _insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any],
     # a RETURNING row is the portable answer to "did this insert a row".
     stmt = stmt.returning(*[table.c[name] for name in conflict])
     return conn.execute(stmt).first() is not None
+
+
+def _iso_before(iso: str, seconds: float) -> str:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        moment = datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment.astimezone(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def _escape_like(text: str) -> str:

@@ -217,11 +217,10 @@ class GitHubPublisher:
             response = client.request("POST", client.repo_path("/issues"), json=payload,
                                       deadline=deadline, expect=(201,))
         except GitHubError as err:
-            refused = [str(e.get("value")) for e in err.validation_errors()
-                       if e.get("field") in ("assignees", "assignee")]
-            if err.kind != "invalid" or not assignees or not any(e.get("field") in ("assignees", "assignee")
-                                                                 for e in err.validation_errors()):
+            bad = [e for e in err.validation_errors() if e.get("field") in ("assignees", "assignee")]
+            if err.kind != "invalid" or not assignees or not bad:
                 raise
+            refused = [str(e.get("value")) for e in bad]
             # The lead lost access between the check and the create (GitHub then refuses the
             # whole issue, LIMITS.md section 6): open it unassigned rather than not at all.
             dropped = [a for a in assignees if a in refused] or assignees
