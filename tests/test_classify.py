@@ -179,3 +179,46 @@ def test_empty_text_is_a_low_confidence_guess():
     classification, fingerprint = classify_text("")
     assert classification.low_confidence
     assert fingerprint.key
+
+
+def test_rules_are_package_data():
+    from importlib import resources
+
+    assert resources.files("postmortem_scribe.classify").joinpath("rules.toml").is_file()
+
+
+def test_decisive_rule_outranks_strong_generic_evidence():
+    text = ("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='https', port=443): "
+            "Max retries exceeded with url: //api.example.com/v1 (Caused by NewConnectionError("
+            "'Failed to establish a new connection: [Errno -2] Name or service not known'))")
+    result = classify_text(text)[0]
+    assert result.category == "code_bug"
+    assert result.evidence[0].rule == "malformed-url-host"
+    assert "connectivity" in dict(result.alternatives)
+
+
+def test_airflow3_json_log_line_is_classified_from_its_error_detail():
+    import json
+
+    line = json.dumps({
+        "event": "Task failed with exception", "level": "error", "logger": "task",
+        "error_detail": [{"exc_type": "ParserError", "is_cause": False, "syntax_error": None,
+                          "exc_value": "Error tokenizing data. C error: Expected 3 fields in line 5, saw 4",
+                          "frames": [{"filename": "/opt/airflow/dags/etl.py", "lineno": 12, "name": "load"}]}],
+    })
+    classification, fingerprint = classify_text(line, pipeline="etl")
+    assert classification.category == "data_format"
+    assert fingerprint.basis == "type+frames+message"
+
+
+def test_classify_text_accepts_anything():
+    for value in (None, "", "\x00\xff garbage", "x" * 100_000):
+        classification, fingerprint = classify_text(value)  # type: ignore[arg-type]
+        assert classification.category in CATEGORIES
+        assert fingerprint.key
+
+
+def test_user_rule_with_bad_decisive_flag_is_skipped():
+    rules = load_rules([{"id": "d", "category": "auth", "text": "x", "decisive": "yes"}])
+    assert rules.user_rules == []
+    assert "decisive should be true or false" in rules.problems[0]

@@ -67,7 +67,7 @@ def test_normalize_never_raises_and_is_idempotent(text):
 
 def test_same_failure_on_another_host_line_and_python_patch_gives_same_key():
     a = fingerprint(record_from_text(_tb("/opt/airflow", 12, py="3.11")))
-    b = fingerprint(record_from_text(_tb("/home/ci/work", 40, py="3.11", msg_line=991)))
+    b = fingerprint(record_from_text(_tb("/home/ci/work", 40, py="3.12", msg_line=991)))
     assert a.basis == "type+frames+message"
     assert a.key == b.key
     assert len(a.key) == 32 and int(a.key, 16) >= 0
@@ -96,7 +96,7 @@ def test_no_in_app_frames_uses_innermost_library_frames():
     a = fingerprint(_record([ExceptionInfo("sqlalchemy.exc.OperationalError", "database is locked", lib)]))
     b = fingerprint(_record([ExceptionInfo("sqlalchemy.exc.OperationalError", "database is locked",
                                            [Frame("/x/site-packages/airflow/other.py", 1, "entry", in_app=False), *lib[4:]])]))
-    assert a.basis == b.basis == "type+library-frames+message"
+    assert a.basis == b.basis == "type+library-frames+message+task"
     assert a.key == b.key  # the outer frames (how deep the caller was) do not matter
 
 

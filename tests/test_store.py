@@ -115,7 +115,8 @@ def _report_in_process(args: tuple[str, int]) -> str:
 
 def test_sixteen_processes_agree_on_one_incident(store_url: str) -> None:
     Store(store_url).dispose()  # create tables once, as a deployed store would have them
-    ctx = multiprocessing.get_context("spawn")
+    # fork: each child builds its own engine; spawn would re-import everything 16 times.
+    ctx = multiprocessing.get_context("fork")
     with ctx.Pool(16) as pool:
         kinds = pool.map(_report_in_process, [(store_url, n) for n in range(16)])
     assert sorted(kinds).count("new") == 1

@@ -12,10 +12,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from .config import Config, load_config
-from .publish.outbox import DrainResult
 from .records import FailureContext, Outcome
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported on first use, not at import time
+    from .publish.outbox import DrainResult
 
 log = logging.getLogger("postmortem_scribe")
 
@@ -199,6 +202,8 @@ def report_success(
 
 def flush(*, config: Config | None = None, deadline: float | None = None) -> DrainResult:
     """Deliver what waits in the outbox (due messages only); never raises."""
+    from .publish.outbox import DrainResult
+
     try:
         from .pipeline import deliver_pending
         from .store import open_store

@@ -193,7 +193,7 @@ def module_from_filename(filename: str) -> str | None:
         if not dot or "." + ext.lower() not in _SOURCE_EXT or not stem:
             return None
         rest: str | None = None
-        for pattern in (_SITE, _ZIPPED, _STDLIB):
+        for pattern in (_SITE, _ZIPPED, _STDLIB, _WIN_STDLIB):
             found = None
             for found in pattern.finditer(name):
                 pass

@@ -11,6 +11,8 @@ moderate signals for ``resources`` beat one moderate signal for ``code_bug``.  T
 is the winning score minus half the runner-up's, so that two strong, conflicting signals give a
 low confidence instead of a confident coin toss.  When a user rule matches, only user rules
 decide the category (they are "tried first"); the shipped matches remain as alternatives.
+Likewise a matching ``decisive`` rule (evidence that names the cause outright) outranks the
+non-decisive ones.
 
 Fallbacks.  No rule matched: an exception with in-app frames is most likely a defect in the
 pipeline's own code (``code_bug``, low confidence); anything else is also ``code_bug`` but with
@@ -50,8 +52,8 @@ FALLBACK_OTHER = 0.2
 EVIDENCE_CHARS = 300
 INPUT_KINDS = ("missing", "empty", "problems", "error")
 KEYS = (
-    "id", "category", "weight", "description", "exception_types", "message", "log", "text",
-    "notes", "state", "frames", "inputs", "unless",
+    "id", "category", "weight", "description", "decisive", "exception_types", "message", "log",
+    "text", "notes", "state", "frames", "inputs", "unless",
 )
 _REGEX_KEYS = ("message", "log", "text", "notes", "unless")
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -81,6 +83,9 @@ class Rule:
     frames: tuple[str, ...] = ()
     inputs: str | None = None
     description: str = ""
+    decisive: bool = False
+    """When a decisive rule matches, only decisive rules decide the category (the evidence names
+    the cause outright, e.g. a URL whose host is "https"); other matches become alternatives."""
     user: bool = False
     """True for rules from the user's config (tried first)."""
 
@@ -160,9 +165,12 @@ def _compile_rule(data: Mapping[str, Any], *, where: str, user: bool) -> tuple[R
                                       "state", "frames", "inputs")):
         return None, f"{where} has no matcher, so it would match every failure; expected {RULE_SHAPE}."
     description = data.get("description", "")
+    decisive = data.get("decisive", False)
+    if not isinstance(decisive, bool):
+        return None, f"{where}: decisive should be true or false; got {decisive!r}."
     return Rule(id=rid.strip(), category=category, weight=float(weight),
                 description=description if isinstance(description, str) else "",
-                user=user, **fields), ""
+                decisive=decisive, user=user, **fields), ""
 
 
 def _compile_all(items: Iterable[Any], *, origin: str, user: bool) -> tuple[list[Rule], list[str]]:
@@ -222,10 +230,17 @@ def _base(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+# capture names an error line or a cut-off traceback with this placeholder type; it is not a
+# class, so it must not match rules for csv.Error & co. by base name.
+GENERIC_TYPE = "Error"
+
+
 def _type_matches(wanted: str, actual: str) -> bool:
     actual = actual[len("builtins."):] if actual.startswith("builtins.") else actual
     if wanted == actual:
         return True
+    if actual == GENERIC_TYPE:
+        return False
     # A bare name on either side compares base names: a rule for "ParserError" matches
     # "pandas.errors.ParserError", and a rule for "pandas.errors.ParserError" matches a
     # traceback that printed only "ParserError".
@@ -261,7 +276,10 @@ class _Facts:
     @classmethod
     def of(cls, record: FailureRecord) -> _Facts:
         chain = [e for e in (record.exceptions or []) if e is not None]
-        exc_texts = [f"{e.type or ''}: {e.message or ''}" for e in chain]
+        exc_texts = [
+            (e.message or "") if e.type == GENERIC_TYPE else f"{e.type or ''}: {e.message or ''}"
+            for e in chain
+        ]
         log_parts: list[str] = []
         if record.error_text:
             log_parts.append(record.error_text)
@@ -420,13 +438,16 @@ def _classify(record: FailureRecord, ruleset: RuleSet) -> Classification:
         return _fallback(facts)
 
     user = [(r, e) for r, e in matches if r.user]
-    deciding = user or matches
+    decisive = [(r, e) for r, e in matches if r.decisive]
+    deciding = user or decisive or matches
     scores = _scores(deciding)
     all_scores = _scores(matches)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], CATEGORIES.index(kv[0])))
     top, top_score = ranked[0]
+    # Once user or decisive rules have decided, the others only lower the confidence a little.
+    damp = 0.5 if deciding is matches else 0.25
     runner_up = max((s for c, s in all_scores.items() if c != top), default=0.0)
-    confidence = max(0.0, min(1.0, top_score - 0.5 * runner_up))
+    confidence = max(0.0, min(1.0, top_score - damp * runner_up))
     evidence = [e for r, e in sorted(deciding, key=lambda m: -m[0].weight) if r.category == top]
     alternatives = sorted(((c, round(s, 3)) for c, s in all_scores.items() if c != top),
                           key=lambda kv: -kv[1])[:3]

@@ -8,13 +8,12 @@ alone, and pairwise precision / recall of the grouping.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
-from ..records import CATEGORIES, Classification, ExceptionInfo, FailureRecord, Fingerprint, Frame, LogExcerpt
+from ..records import CATEGORIES, Classification, ExceptionInfo, FailureRecord, Fingerprint, LogExcerpt
 from .classifier import RuleSet, classify
 
 __all__ = [
@@ -40,91 +39,16 @@ MAX_TEXT_LINES = 2000
 
 
 def _exceptions_from_text(text: str) -> list[ExceptionInfo]:
-    """Parse tracebacks with capture's parser; a minimal built-in one if capture is absent."""
+    """The exception chain in ``text``, parsed by capture (tracebacks, Airflow 3 JSON lines, error
+    lines); ``[]`` if capture cannot be imported, in which case the text still counts as log."""
     try:
-        from ..capture import exceptions_from_text  # type: ignore[attr-defined]
-    except Exception:
-        exceptions_from_text = _fallback_exceptions_from_text
+        from ..capture import exceptions_from_text
+    except Exception:  # a broken install must not stop classification of the log lines
+        return []
     try:
         return list(exceptions_from_text(text) or [])
     except Exception:
         return []
-
-
-_TB_HEAD = "Traceback (most recent call last):"
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?\s*$')
-_EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Timeout|"
-                       r"Fault|Failure|Warning|Exited|Killed|Error\w*))(?::\s?(?P<msg>.*))?$")
-_CAUSE = "The above exception was the direct cause of the following exception"
-_CONTEXT = "During handling of the above exception, another exception occurred"
-
-
-def _fallback_in_app(path: str) -> bool:
-    p = path.replace("\\", "/")
-    return not (
-        "site-packages/" in p or "dist-packages/" in p or p.startswith("<")
-        or re.search(r"/lib(?:64)?/python\d", p) is not None or ".zip/" in p or ".egg/" in p
-    )
-
-
-def _fallback_exceptions_from_text(text: str) -> list[ExceptionInfo]:
-    # Only used until postmortem_scribe.capture provides exceptions_from_text: Python
-    # tracebacks (chained), frames, the final "Type: message" line of each block.
-    lines = [re.sub(r"^.*?(?=Traceback \(most recent call last\):)", "", ln) for ln in text.splitlines()]
-    out: list[ExceptionInfo] = []
-    relation = "root"
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if _CAUSE in line:
-            relation = "cause"
-        elif _CONTEXT in line:
-            relation = "context"
-        if line.strip() != _TB_HEAD:
-            i += 1
-            continue
-        frames: list[Frame] = []
-        i += 1
-        while i < len(lines):
-            m = _FRAME.match(lines[i])
-            if m:
-                src = None
-                if i + 1 < len(lines) and not _FRAME.match(lines[i + 1]) and lines[i + 1].startswith("    "):
-                    src = lines[i + 1].strip()
-                frames.append(Frame(filename=m["file"], lineno=int(m["line"]), function=(m["func"] or "?").strip(),
-                                    line=src, in_app=_fallback_in_app(m["file"])))
-                i += 2 if src is not None else 1
-                continue
-            if lines[i].startswith((" ", "\t")) or not lines[i].strip():
-                i += 1
-                continue
-            break
-        if i >= len(lines):
-            break
-        m = _EXC_LINE.match(lines[i].strip())
-        if not m:
-            i += 1
-            continue
-        msg = [m["msg"] or ""]
-        i += 1
-        while i < len(lines) and lines[i].strip() and lines[i].strip() != _TB_HEAD \
-                and _CAUSE not in lines[i] and _CONTEXT not in lines[i] and len(msg) < 50:
-            msg.append(lines[i].rstrip())
-            i += 1
-        etype = m["type"]
-        if out:
-            out[-1].relation = relation  # type: ignore[assignment]
-        out.append(ExceptionInfo(type=etype, message="\n".join(msg).strip(), frames=frames))
-        relation = "root"
-    if out:
-        out[-1].relation = "root"
-    if not out:
-        for line in reversed(text.splitlines()):
-            m = _EXC_LINE.match(line.strip())
-            if m and "." in m["type"] or (m and m["msg"]):
-                out.append(ExceptionInfo(type=m["type"], message=(m["msg"] or "").strip()))
-                break
-    return out
 
 
 def record_from_text(

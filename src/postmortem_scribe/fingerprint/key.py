@@ -3,19 +3,23 @@
 Which evidence goes into the key (``Fingerprint.basis``), from best to weakest:
 
 ``type+frames+message``
-    The exception chain has in-app frames.  Key = every exception type in the chain, the
+    The exception chain has in-app frames.  Key = every exception type in the chain (its last
+    dotted part: IPython and some loggers print bare class names), the
     in-app frames of each (module + function; no line numbers, no directories) and each
     normalised message.  Line numbers move with every edit and directories differ between hosts
     and virtualenvs, so neither is used; the module is the file's stem for in-app files because
     DAG folders are mounted at different places.  Comprehension frames are dropped (Python 3.12
     inlined them) and recursion is collapsed, so a Python upgrade does not split a group.
 
-``type+library-frames+message``
+``type+library-frames+message+task``
     Frames exist but none is in-app (the failure happened wholly inside a library or the
     orchestrator, or capture could not tell).  Key = types, the innermost
-    :data:`LIBRARY_FRAMES` frames of each exception, and the messages.  All library frames would
-    make the key depend on how deep the caller was; none would over-group every ``KeyError``
-    raised anywhere in pandas (Sentry's users complain of exactly that).
+    :data:`LIBRARY_FRAMES` frames of each exception, the messages, and the pipeline and task.
+    All library frames would make the key depend on how deep the caller was; none would
+    over-group every ``KeyError`` raised anywhere in pandas.  Library frames say where the
+    library failed, not whose data or call made it fail, so two pipelines hitting the same
+    library error are kept apart (over-grouping when no frame is in-app is the grouping mistake
+    Sentry's users complain of most); repeats within one task still group.
 
 ``type+message+task``
     Exceptions without frames (a state message such as "ValueError: bad row", or a traceback
@@ -122,7 +126,12 @@ def frame_token(frame: Frame) -> str:
 def _frames(frames: Iterable[Frame]) -> list[str]:
     out: list[str] = []
     for frame in frames:
-        if (frame.function or "") in _SKIP_FUNCS:
+        if frame is None or (frame.function or "") in _SKIP_FUNCS:
+            continue
+        # "<stdin>", "<string>", "<ipython-input-3-...>", "<frozen importlib._bootstrap>": no
+        # file to tell one piece of code from another, so "<stdin>:<module>" would make every
+        # interactive failure of a type look like the same code.
+        if (frame.filename or "").startswith("<") and not frame.module:
             continue
         token = frame_token(frame)
         if out and out[-1] == token:  # recursion depth varies between runs
@@ -136,6 +145,12 @@ def _type(exc: ExceptionInfo) -> str:
     if name.startswith("builtins."):
         name = name[len("builtins."):]
     return name or "?"
+
+
+def _type_key(exc: ExceptionInfo) -> str:
+    # The class's own name: a live exception gives "google.api_core.exceptions.Forbidden",
+    # Jupyter prints "Forbidden", a log line may print either.
+    return _type(exc).rsplit(".", 1)[-1]
 
 
 def _message(exc: ExceptionInfo) -> str:
@@ -209,6 +224,7 @@ def _fingerprint(record: FailureRecord) -> Fingerprint:
 
     if chain:
         types = [_type(e) for e in chain]
+        type_keys = [_type_key(e) for e in chain]
         messages = [_message(e) for e in chain]
         in_app = [_frames(f for f in e.frames if f.in_app) for e in chain]
         all_frames = [_frames(e.frames) for e in chain]
@@ -221,14 +237,14 @@ def _fingerprint(record: FailureRecord) -> Fingerprint:
 
         if any(in_app):
             basis = "type+frames+message"
-            parts = [f"{t}|{'>'.join(fr)}|{m}" for t, fr, m in zip(types, in_app, messages)]
+            parts = [f"{t}|{'>'.join(fr)}|{m}" for t, fr, m in zip(type_keys, in_app, messages)]
         elif any(all_frames):
-            basis = "type+library-frames+message"
+            basis = "type+library-frames+message+task"
             parts = [f"{t}|{'>'.join(fr[-LIBRARY_FRAMES:])}|{m}"
-                     for t, fr, m in zip(types, all_frames, messages)]
+                     for t, fr, m in zip(type_keys, all_frames, messages)] + _identity(record)
         else:
             basis = "type+message+task"
-            parts = [f"{t}||{m}" for t, m in zip(types, messages)] + _identity(record)
+            parts = [f"{t}||{m}" for t, m in zip(type_keys, messages)] + _identity(record)
         normalized = messages[-1]
     else:
         lines = error_lines(record)

@@ -65,6 +65,8 @@ _NUM = re.compile(r"(?<![\w.<])[-+]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?(?![\w>])|"
 # Digits glued to a unit: 30s, 200ms, 5min, 3x.
 _NUM_UNIT = re.compile(r"(?<![\w.<])\d+(?:\.\d+)?(?=(?:ms|us|ns|s|sec|secs|min|mins|h|hrs?|x)\b)",
                        _FLAGS)
+# requests/urllib3 name the requested path after "with url:"; it varies with every call.
+_REQUEST_PATH = re.compile(r"(?<=with url: )[^\s()]+")
 # Python 3.10+ appends suggestions that older versions lack; keep keys stable across versions.
 _SUGGESTION = re.compile(r"\.?\s*Did you mean:? [^?\n]*\?", _FLAGS)
 _WS = re.compile(r"[ \t\r\f\v]+")
@@ -83,6 +85,7 @@ def _quoted(match: re.Match[str]) -> str:
 def normalize_line(text: str) -> str:
     """Normalise one line (no line structure kept); see :func:`normalize_message`."""
     s = _URL.sub("<url>", text)
+    s = _REQUEST_PATH.sub("<path>", s)
     s = _EMAIL.sub("<email>", s)
     s = _UUID.sub("<uuid>", s)
     # Paths before timestamps: a dated directory is still one path.

@@ -26,7 +26,9 @@ def fmt_bytes(n: int | float | None) -> str:
 
 
 def fmt_seconds(s: float) -> str:
-    """``3 s``, ``0.5 s``."""
+    """``3 s``, ``0.5 s``, ``20 ms``."""
+    if s < 0.1:
+        return f"{s * 1000:.3g} ms"
     return f"{s:g} s" if s < 10 else f"{s:.0f} s"
 
 

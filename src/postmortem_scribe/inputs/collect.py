@@ -35,6 +35,8 @@ INVISIBLE = {
 
 _VISIBLE = {i: f"\\x{i:02x}" for i in range(32) if i not in (9,)}
 _VISIBLE[9] = "\\t"
+_VISIBLE[10] = "\\n"
+_VISIBLE[13] = "\\r"
 _VISIBLE[0x7F] = "\\x7f"
 for _ch in INVISIBLE:
     if _ch != "\ufffd":
@@ -83,6 +85,8 @@ class Findings:
     per_code: int = 10
     total: int = 200
     problems: list[Problem] = field(default_factory=list)
+    summaries: list[Problem] = field(default_factory=list)
+    """Problems about many rows at once (shown after the row-level ones)."""
     counts: Counter[str] = field(default_factory=Counter)
     extra_lines: dict[str, list[int]] = field(default_factory=dict)
 
@@ -95,8 +99,16 @@ class Findings:
         record: int | None = None,
         column: str | None = None,
         excerpt_text: str | bytes | None = None,
+        summary: bool = False,
     ) -> bool:
-        """Record one problem; returns False when it was only counted (over the cap)."""
+        """Record one problem; returns False when it was only counted (over the cap).
+
+        ``summary`` marks a problem about many rows (shown after the row-level ones, never
+        capped)."""
+        if summary:
+            self.summaries.append(Problem(message=message, line=line, record=record,
+                                          column=column, excerpt=excerpt(excerpt_text), code=code))
+            return True
         self.counts[code] += 1
         if self.counts[code] > self.per_code or len(self.problems) >= self.total:
             if line is not None:
@@ -124,8 +136,12 @@ class Findings:
         return self.counts[code] > 0
 
     def finish(self) -> list[Problem]:
-        """The kept problems, plus one summary problem per code whose count went over the cap."""
-        out = list(self.problems)
+        """The kept problems in file order (file-wide ones first, then by line), then the
+        summaries, then one "... and N more" problem per code whose count went over the cap.
+
+        Sorting makes the result independent of how the file was chunked."""
+        out = sorted(self.problems, key=lambda p: (p.line is not None, p.line or 0))
+        out.extend(self.summaries)
         for code, count in self.counts.items():
             kept = sum(1 for p in self.problems if p.code == code)
             more = count - kept

@@ -118,17 +118,26 @@ class LimitedStream:
                     f"one input; only that much of the {self.kind} content was inspected"
                 )
                 return b""
-        try:
-            data = self._inner.read(want)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError, zipfile.BadZipFile,
-                RuntimeError) as exc:
-            self._done = True
-            self.error = _describe_error(self.kind, exc, self.output)
-            return b""
-        except Exception as exc:  # a third-party decompressor raising its own error type
-            self._done = True
-            self.error = _describe_error(self.kind, exc, self.output)
-            return b""
+        # Read in pieces: a decompressor that hits a truncated or corrupt stream raises and
+        # loses the output of that call, so small calls keep all but the last piece.
+        pieces: list[bytes] = []
+        got = 0
+        # read1 returns what one step of decompression produced; read() would buffer it and
+        # lose it all when the next step raises.
+        read = getattr(self._inner, "read1", None) or self._inner.read
+        while got < want:
+            try:
+                piece = read(min(want - got, 256 * 1024))
+            except Exception as exc:  # any decompressor error, stdlib or third-party
+                self._done = True
+                self.error = _describe_error(self.kind, exc, self.output + got)
+                break
+            if not piece:
+                self._done = True
+                break
+            pieces.append(piece)
+            got += len(piece)
+        data = b"".join(pieces)
         if not data:
             self._done = True
             return b""

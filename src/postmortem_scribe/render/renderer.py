@@ -76,6 +76,15 @@ def _code(text: Any, info: str = "", limit: int | None = None) -> Safe:
     return Safe(ms.code_block(text, info))
 
 
+def code_span(value: Any) -> str:
+    """Captured text as one inline code span: nothing inside a code span is active Markdown."""
+    text = " ".join(ms.visible_controls(str(value or "")).split())
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _details(body: Any, summary: Any) -> Safe:
     return Safe(ms.details(str(summary), str(body)))
 
@@ -131,6 +140,7 @@ def environment(templates_dir: str | None = None) -> jinja2.Environment:
     env.filters["urlsafe"] = _urlsafe
     env.filters["mention"] = _mention
     env.filters["inline"] = lambda v: Safe(ms.inline(str(v)))
+    env.filters["code_span"] = lambda v: Safe(code_span(v))
     env.filters["category_title"] = title_case
     return env
 
@@ -174,15 +184,17 @@ def _view(record: FailureRecord, correlation: Correlation, route: Route, config:
     items = action_items().get(category, {})
     first_input = next((i.path for i in record.inputs), "the input file")
     fill = {
-        "pipeline": record.pipeline, "task": record.task or record.pipeline,
-        "input": first_input, "exception": _short_type(exc.type) if exc else "the error",
+        "pipeline": code_span(record.pipeline), "task": code_span(record.task or record.pipeline),
+        "input": code_span(first_input) if record.inputs else first_input,
+        "exception": code_span(_short_type(exc.type)) if exc else "the error",
     }
 
-    def filled(template: str) -> str:
+    def filled(template: str) -> Safe:
+        # The template text is ours (Markdown); the values are captured, so each is a code span.
         try:
-            return template.format(**fill)
+            return Safe(template.format(**fill))
         except (KeyError, IndexError, ValueError):
-            return template
+            return Safe(template)
 
     log_lines: list[str] = []
     if record.log and shrink.log_lines:
@@ -202,6 +214,7 @@ def _view(record: FailureRecord, correlation: Correlation, route: Route, config:
         "exceptions": exceptions,
         "traceback_text": _traceback_text(record, shrink) if shrink.frames else "",
         "cls": cls,
+        "evidence": _unique_evidence(cls.evidence if cls else []),
         "category": category,
         "meaning": MEANINGS.get(category, ""),
         "correlation": correlation,
@@ -220,6 +233,16 @@ def _view(record: FailureRecord, correlation: Correlation, route: Route, config:
         "date": (record.detected_at or "")[:10],
         "input_lines": {i.path: _input_lines(i, shrink) for i in record.inputs},
     }
+
+
+def _unique_evidence(evidence: list[Any]) -> list[Any]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for ev in evidence:
+        if (ev.source, ev.text) not in seen:
+            seen.add((ev.source, ev.text))
+            unique.append(ev)
+    return unique
 
 
 def _traceback_text(record: FailureRecord, shrink: Shrink) -> str:

@@ -1,9 +1,11 @@
 """Formats of vendor tokens that identify themselves (a prefix, a fixed shape).
 
 Each :class:`TokenPattern` names the *kind* shown in the redaction marker, a regular expression,
-and the literal *anchors* without which it cannot match.  The scrubber first finds which anchors
-occur in a text with one combined search and then runs only the patterns whose anchors are
-present, so a 64 KB log costs one pass plus a handful of targeted ones instead of sixty passes.
+and the literal *anchors* without which it cannot match.  Most formats begin with their anchor
+(``ghp_``, ``xoxb-``, ``AKIA``): the scrubber finds every anchor that starts a word with one
+combined search and tries only the matching patterns there, so a 64 KB log costs one pass
+instead of sixty.  Formats whose anchor sits inside the token (``.atlasv1.``, ``:AA``) are marked
+``anywhere`` and looked for with a substring test first.
 
 Regular expressions start with their literal prefix where possible (the ``re`` module then skips
 straight to candidate positions) and every quantifier is bounded, so no input can make matching
@@ -40,12 +42,18 @@ class TokenPattern:
     """Characters that must not come right before the match."""
     right: frozenset[str] = frozenset()
     """Characters that must not come right after the match (for fixed-length formats)."""
+    back: tuple[int, ...] = ()
+    """For a format whose anchor is not at its start: how far before the anchor the match may
+    start.  The pattern is then tried only there instead of being run over the whole text."""
+    anywhere: bool = False
+    """The anchor is not where the match begins: find it by substring, not at word starts."""
 
 
 def _p(kind: str, pattern: str, *anchors: str, group: int | str = 0,
        left: frozenset[str] = WORDISH, right: frozenset[str] = frozenset(),
-       flags: int = 0) -> TokenPattern:
-    return TokenPattern(kind, re.compile(pattern, flags), tuple(anchors), group, left, right)
+       back: tuple[int, ...] = (), anywhere: bool = False) -> TokenPattern:
+    return TokenPattern(kind, re.compile(pattern), tuple(anchors), group, left, right, back,
+                        anywhere or bool(back))
 
 
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -69,33 +77,34 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
        "glffct-", "glptt-", "glft-", "glwt-"),
     _p("gitlab-runner-token", r"GR1348941[A-Za-z0-9_\-]{20,64}", "GR1348941"),
     _p("bitbucket-app-password", r"ATBB[A-Za-z0-9_=.\-]{28,64}", "ATBB"),
-    _p("atlassian-api-token", r"AT(?:ATT|CTT)[A-Za-z0-9_=\-]{150,400}", "ATATT", "ATCTT"),
+    _p("atlassian-api-token", r"AT(?:ATT|CTT)[A-Za-z0-9_=\-]{40,400}", "ATATT", "ATCTT"),
     _p("sourcegraph-token", r"sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40}", "sgp_"),
     # --- clouds ---------------------------------------------------------------------------
     _p("aws-access-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", "AKIA", "ASIA", "ABIA", "ACCA",
        right=_ALNUM),
-    _p("aws-session-token", r"(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{80,8192}",
+    _p("aws-session-token", r"(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{40,8192}",
        "FwoGZXIvYXdz", "IQoJb3JpZ2lu"),
     _p("gcp-api-key", r"AIza[0-9A-Za-z_\-]{35}", "AIza", right=_URLSAFE),
     _p("gcp-oauth-client-secret", r"GOCSPX-[A-Za-z0-9_\-]{28,40}", "GOCSPX-"),
     _p("gcp-access-token", r"ya29\.[A-Za-z0-9_\-.]{20,4096}", "ya29."),
     _p("gcp-refresh-token", r"1//0[A-Za-z0-9_\-]{40,512}", "1//0", left=WORDISH | {"/"}),
     _p("azure-client-secret", r"[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}", "Q~",
-       left=WORDISH | {"~", ".", "-"}, right=WORDISH | {"~", ".", "-"}),
+       left=WORDISH | {"~", ".", "-"}, right=WORDISH | {"~", ".", "-"}, back=(4,)),
     _p("digitalocean-token", r"do[opr]_v1_[a-f0-9]{64}", "dop_v1_", "doo_v1_", "dor_v1_"),
     _p("heroku-api-key", r"HRKU-[A-Za-z0-9_\-]{20,128}", "HRKU-"),
     _p("cloudflare-origin-ca-key", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}", "v1.0-"),
-    _p("flyio-token", r"(?:fo1_[A-Za-z0-9_\-]{43}|fm[12][ar]?_[A-Za-z0-9+/=_\-]{100,4096})",
+    _p("flyio-token", r"(?:fo1_[A-Za-z0-9_\-]{43}|fm[12][ar]?_[A-Za-z0-9+/=_\-]{40,4096})",
        "fo1_", "fm1", "fm2"),
     _p("supabase-token", r"sbp_(?:oauth_)?[a-f0-9]{40}", "sbp_"),
     _p("planetscale-token", r"pscale_(?:tkn|oauth|pw)_[A-Za-z0-9_.=\-]{32,64}", "pscale_"),
     _p("tailscale-key", r"tskey-(?:[a-z]{3,8}-)?[A-Za-z0-9]{6,20}-[A-Za-z0-9]{16,64}", "tskey-"),
     _p("pulumi-token", r"pul-[a-f0-9]{40}", "pul-"),
-    _p("terraform-cloud-token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,90}", ".atlasv1."),
+    _p("terraform-cloud-token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,90}", ".atlasv1.",
+       back=(14,)),
     _p("doppler-token", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,64}", "dp."),
     _p("vault-token", r"hv[sbr]\.[A-Za-z0-9_\-]{24,512}", "hvs.", "hvb.", "hvr."),
     _p("age-secret-key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}", "AGE-SECRET-KEY-"),
-    _p("onepassword-service-token", r"ops_eyJ[A-Za-z0-9+/=_\-]{100,4096}", "ops_eyJ"),
+    _p("onepassword-service-token", r"ops_eyJ[A-Za-z0-9+/=_\-]{40,4096}", "ops_eyJ"),
     # --- data platforms and orchestrators -------------------------------------------------
     _p("prefect-api-key", r"pn[ub]_[A-Za-z0-9]{36}", "pnu_", "pnb_", right=_ALNUM),
     _p("databricks-token", r"dapi[a-f0-9]{32}(?:-\d)?", "dapi"),
@@ -110,16 +119,19 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
        "hooks.slack.com/", group=1),
     _p("discord-webhook",
        r"discord(?:app)?\.com/api/webhooks/\d{16,21}/([A-Za-z0-9_\-]{60,80})",
-       "/api/webhooks/", group=1),
-    _p("discord-bot-token", r"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}",
-       ".", right=_URLSAFE),
+       "discord.com/api/webhooks/", "discordapp.com/api/webhooks/", group=1),
+    # The first part is the base64 of the bot's numeric id, so it starts with one of these.
+    _p("discord-bot-token",
+       r"[MNO][TjzD][A-Za-z0-9_\-]{22,24}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}",
+       "MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT", right=_URLSAFE),
     _p("teams-webhook", r"webhook\.office\.com/webhookb2/([A-Za-z0-9@/_\-]{40,400})",
        "webhook.office.com/", group=1),
     _p("telegram-bot-token", r"\d{8,10}:AA[A-Za-z0-9_\-]{33}", ":AA",
-       left=frozenset("0123456789"), right=_URLSAFE),
+       left=frozenset("0123456789"), right=_URLSAFE, back=(10, 9, 8)),
     _p("sendgrid-api-key", r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}", "SG."),
     _p("mailgun-api-key", r"key-[a-f0-9]{32}", "key-", right=_ALNUM),
     _p("twilio-api-key", r"SK[a-f0-9]{32}", "SK", right=_ALNUM),
+    _p("mailchimp-api-key", r"[a-f0-9]{32}-us\d{1,2}", "-us", right=_ALNUM, back=(32,)),
     # --- payments and commerce ------------------------------------------------------------
     _p("stripe-secret-key", r"sk_(?:live|test)_[A-Za-z0-9]{10,247}", "sk_live_", "sk_test_"),
     _p("stripe-restricted-key", r"rk_(?:live|test)_[A-Za-z0-9]{10,247}", "rk_live_", "rk_test_"),
@@ -134,10 +146,10 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     _p("duffel-token", r"duffel_(?:test|live)_[A-Za-z0-9_=\-]{43}", "duffel_"),
     _p("flutterwave-secret-key", r"FLWSECK(?:_TEST)?-[a-f0-9]{32}-X", "FLWSECK"),
     # --- AI and ML ------------------------------------------------------------------------
-    _p("anthropic-api-key", r"sk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{80,128}", "sk-ant-"),
-    _p("openai-api-key", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{40,300}", "sk-proj-",
+    _p("anthropic-api-key", r"sk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{20,160}", "sk-ant-"),
+    _p("openai-api-key", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,300}", "sk-proj-",
        "sk-svcacct-", "sk-admin-", "sk-None-"),
-    _p("openai-api-key", r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", "T3BlbkFJ"),
+    _p("openai-api-key", r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", "sk-"),
     _p("api-key", r"sk-[A-Za-z0-9]{32,64}", "sk-", right=_URLSAFE),
     _p("huggingface-token", r"(?:hf_|api_org_)[A-Za-z0-9]{34,40}", "hf_", "api_org_"),
     _p("replicate-token", r"r8_[A-Za-z0-9]{37}", "r8_"),
@@ -147,7 +159,7 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     _p("xai-api-key", r"xai-[A-Za-z0-9]{80}", "xai-"),
     # --- package registries and CI --------------------------------------------------------
     _p("npm-token", r"npm_[A-Za-z0-9]{36}", "npm_"),
-    _p("pypi-token", r"pypi-Ag[A-Za-z0-9_\-]{50,4096}", "pypi-Ag"),
+    _p("pypi-token", r"pypi-Ag[A-Za-z0-9_\-]{30,4096}", "pypi-Ag"),
     _p("rubygems-token", r"rubygems_[a-f0-9]{48}", "rubygems_"),
     _p("nuget-api-key", r"oy2[a-z0-9]{43}", "oy2", right=_ALNUM),
     _p("docker-hub-token", r"dckr_pat_[A-Za-z0-9_\-]{27,40}", "dckr_pat_"),
@@ -157,12 +169,12 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     _p("postman-api-key", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}", "PMAK-"),
     _p("readme-api-key", r"rdme_[a-z0-9]{70}", "rdme_"),
     # --- observability --------------------------------------------------------------------
-    _p("sentry-dsn", r"https?://([a-f0-9]{32}(?::[a-f0-9]{32})?)@[A-Za-z0-9.\-]*sentry",
-       "sentry", group=1),
+    _p("sentry-dsn", r"https?://([a-f0-9]{32}(?::[a-f0-9]{32})?)@[A-Za-z0-9.\-]{0,200}sentry",
+       "sentry", group=1, anywhere=True),
     _p("sentry-auth-token", r"sntry[su]_[A-Za-z0-9+/=_\-]{40,400}", "sntrys_", "sntryu_"),
     _p("newrelic-key", r"NR(?:AK|II|JS|RA)-[A-Za-z0-9_\-]{19,40}", "NRAK-", "NRII-", "NRJS-",
        "NRRA-"),
-    _p("newrelic-license-key", r"[a-f0-9]{36}NRAL", "NRAL"),
+    _p("newrelic-license-key", r"[a-f0-9]{36}NRAL", "NRAL", back=(36,)),
     _p("grafana-token", r"glc_[A-Za-z0-9+/]{32,400}={0,2}", "glc_"),
     _p("grafana-token", r"glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}", "glsa_"),
     _p("grafana-api-key", r"eyJrIjoi[A-Za-z0-9+/=]{40,400}", "eyJrIjoi"),
@@ -170,10 +182,10 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     _p("linear-api-key", r"lin_(?:api|oauth)_[A-Za-z0-9]{40,64}", "lin_api_", "lin_oauth_"),
     _p("notion-token", r"(?:ntn_[A-Za-z0-9]{40,50}|secret_[A-Za-z0-9]{43})", "ntn_", "secret_"),
     _p("figma-token", r"figd_[A-Za-z0-9_\-]{40,}", "figd_"),
-    _p("dropbox-token", r"sl\.(?:u\.)?[A-Za-z0-9_\-]{100,1400}", "sl."),
+    _p("dropbox-token", r"sl\.(?:u\.)?[A-Za-z0-9_\-]{60,1400}", "sl."),
     _p("mapbox-secret-token", r"sk\.eyJ[A-Za-z0-9_\-]{50,400}\.[A-Za-z0-9_\-]{20,100}", "sk.eyJ"),
-    _p("firebase-cloud-messaging-key", r"AAAA[A-Za-z0-9_\-]{7}:APA91b[A-Za-z0-9_\-]{100,200}",
-       ":APA91b"),
+    _p("firebase-cloud-messaging-key", r"AAAA[A-Za-z0-9_\-]{7}:APA91b[A-Za-z0-9_\-]{40,200}",
+       ":APA91b", back=(11,)),
     _p("twitter-bearer-token", r"AAAAAAAAAAAAAAAAAAAAA[A-Za-z0-9%]{30,200}",
        "AAAAAAAAAAAAAAAAAAAAA"),
     _p("infracost-api-key", r"ico-[A-Za-z0-9]{32}", "ico-", right=_ALNUM),
@@ -181,7 +193,7 @@ TOKEN_PATTERNS: tuple[TokenPattern, ...] = (
     # A JSON Web Token: base64url header and payload (both JSON objects, so both start with
     # "eyJ"), a signature, and for an encrypted token (JWE) two more parts.
     _p("jwt", r"eyJ[A-Za-z0-9_\-]{8,4096}\.eyJ[A-Za-z0-9_\-]{2,16384}\.[A-Za-z0-9_\-]{0,4096}"
-       r"(?:\.[A-Za-z0-9_\-]{0,16384}){0,2}", ".eyJ"),
+       r"(?:\.[A-Za-z0-9_\-]{0,16384}){0,2}", "eyJ"),
 )
 """Every self-identifying token format; at least one per vendor named in the module docstring."""
 

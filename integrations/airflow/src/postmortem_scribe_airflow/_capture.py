@@ -214,7 +214,12 @@ def to_failure_context(facts: TaskFacts, *, detected_by: str, exception: BaseExc
                        error_text: str | None = None, task_log: TaskLog | None = None,
                        notes: Iterable[str] = (), secrets: Iterable[str] = (),
                        extra_inputs: Iterable[str] = (), state: str | None = None) -> Any:
-    """Build the core's FailureContext; Airflow's masker is applied to every text we add."""
+    """Build the core's FailureContext; Airflow's masker is applied to every text we add.
+
+    The log goes to the core by path: it reads the file backwards within its byte budget and
+    renders Airflow 3's JSON lines itself.  The secrets Airflow's masker knows travel in
+    ``secrets`` so the core scrubs them from the log excerpt and the exception too.
+    """
     from postmortem_scribe.records import FailureContext
 
     inputs = list(facts.inputs)
@@ -223,18 +228,13 @@ def to_failure_context(facts: TaskFacts, *, detected_by: str, exception: BaseExc
         if p and p not in inputs:
             inputs.append(p)
     all_notes = list(notes)
-    log_lines = None
     log_path = facts.log_path
     if task_log is not None:
         log_path = task_log.path
-        if task_log.lines:
-            log_lines = task_log.lines
         all_notes.extend(n for n in task_log.evidence() if n not in all_notes)
         if task_log.problem:
             all_notes.append(task_log.problem)
-        if error_text is None and exception is None:
-            error_text = task_log.error_text
-    elif log_path and not os.path.exists(log_path):
+    if log_path and not os.path.exists(log_path):
         # dag.test() and remote-only logging write no local file; do not send the core to one.
         log_path = None
     return FailureContext(
@@ -254,7 +254,6 @@ def to_failure_context(facts: TaskFacts, *, detected_by: str, exception: BaseExc
         exception=exception,
         error_text=compat.redact(error_text) if error_text else None,
         log_path=log_path,
-        log_lines=compat.redact(log_lines) if log_lines else None,
         inputs=inputs,
         secrets=list(secrets),
         detected_by=detected_by,

@@ -1,10 +1,15 @@
-"""Find and read a task instance's log file, and say what it shows.
+"""Find a task instance's log file and read the facts the adapter decides on.
 
-Airflow 3's supervisor writes one JSON object per line; a failure is a record with
-``"event": "Task failed with exception"`` and a structured ``error_detail`` (structlog's
-exception dicts), and a hard-killed child is a record ``"Process terminated by signal..."`` with
-``"signal": -9``.  Airflow 2 writes formatted text.  Both become plain text lines a person can
-read in the draft, plus the facts the DAG-run path needs (signal, traceback text).
+The excerpt in the draft is the core's job (it reads the file backwards, renders Airflow 3's JSON
+lines and parses the structured ``error_detail``); the adapter passes the file's path.  What the
+adapter itself needs from the log is narrower: did the task runner catch an error (then the
+task's own hooks report it), or did the supervisor see the process die from a signal (then
+nothing in the task process will, and the DAG-run path must draft it now)?
+
+Airflow 3's supervisor writes one JSON object per line; a hard-killed child is a record
+``{"event": "Process terminated by signal. Likely out of memory error (OOM)...", "signal": -9,
+"signal_name": "SIGKILL"}`` and a caught failure is ``{"event": "Task failed with exception"}``.
+Airflow 2 writes text (``Task exited with return code Negsignal.SIGKILL`` / ``-9``).
 """
 
 from __future__ import annotations
@@ -13,53 +18,44 @@ import json
 import os
 import re
 import signal as _signal
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from . import version_compat as compat
 
-# Keys every Airflow 3 record repeats; they say nothing a reader of one task's log needs.
-_NOISE_KEYS = {
-    "timestamp", "level", "event", "logger", "filename", "lineno", "ti_id", "run_id", "task_id",
-    "dag_id", "try_number", "map_index", "error_detail", "exception", "chan", "loc",
-}
-_TEXT_SIGNAL = re.compile(r"(?:return code|exit code|exited with)\s*(?:Negsignal\.)?-(\d+)"
-                          r"|terminated by signal\s*(?:SIG\w+\s*)?\(?(\d+)\)?", re.IGNORECASE)
+_FAILURE_EVENT = "Task failed with exception"
+_TEXT_SIGNAL = re.compile(
+    r"return code (?:Negsignal\.(?P<name>SIG\w+)|-(?P<num>\d+))"
+    r"|terminated by signal\D{0,20}(?P<num2>\d+)", re.IGNORECASE)
 
 
 @dataclass
 class TaskLog:
-    """What one task instance's log file holds, as text, with the facts drawn from it."""
+    """Facts read from the end of one task instance's log file."""
 
     path: str
-    lines: list[str] = field(default_factory=list)
-    truncated: bool = False
     signal: int | None = None
     """Signal number that killed the task process (9 for SIGKILL), if the log says so."""
     signal_name: str | None = None
     exit_code: int | None = None
     """Non-zero exit code of the task process, if it exited abnormally without a signal."""
-    error_text: str | None = None
-    """The failure as a Python-style traceback, rebuilt from the structured record."""
     task_reported_failure: bool = False
-    """The task runner itself caught the error (so in-process hooks ran or are running)."""
+    """The task runner caught the error itself, so the task's own hooks ran (or are running)."""
     problem: str | None = None
 
     def evidence(self) -> list[str]:
         """Plain sentences for the draft's notes."""
-        notes: list[str] = []
         if self.signal is not None:
             name = self.signal_name or _signal_name(self.signal)
             sentence = f"the task process exited with signal {self.signal}"
             if name:
                 sentence += f" ({name})"
             if self.signal == 9:
-                sentence += ("; nothing ran in the task process after that, which is what the "
-                             "kernel's OOM killer or an eviction does")
-            notes.append(sentence)
-        elif self.exit_code:
-            notes.append(f"the task process exited abnormally with exit code {self.exit_code}")
-        return notes
+                sentence += ("; nothing ran in the task process after that, as when the kernel's "
+                             "OOM killer or an eviction ends it")
+            return [sentence]
+        if self.exit_code:
+            return [f"the task process exited abnormally with exit code {self.exit_code}"]
+        return []
 
 
 def _signal_name(number: int) -> str | None:
@@ -74,8 +70,8 @@ def render_log_path(*, dag_id: str, run_id: str, task_id: str, map_index: int | 
     """Absolute path of the attempt's log file from ``[logging]`` settings, or ``None``.
 
     Airflow renders ``log_filename_template`` with Jinja (``ti``, ``ts``, ``try_number``) or, for
-    old-style templates, ``str.format``; both are reproduced here so the adapter needs no
-    database access (the task process has none on Airflow 3).
+    old-style templates, ``str.format``; both are reproduced here because the task process has no
+    database access on Airflow 3 (Airflow's own renderer reads the run's template from the DB).
     """
     folder, template = compat.log_template()
     if not folder or try_number is None:
@@ -87,7 +83,7 @@ def render_log_path(*, dag_id: str, run_id: str, task_id: str, map_index: int | 
         if "{{" in template or "{%" in template:
             import jinja2
 
-            env = jinja2.Environment(autoescape=False, undefined=jinja2.Undefined)
+            env = jinja2.Environment(autoescape=False)
             relative = env.from_string(template).render(ti=ti, ts=logical_date or "",
                                                         try_number=try_number)
         else:
@@ -109,10 +105,10 @@ class _TIView:
 
 
 def read_task_log(path: str | None, *, max_bytes: int = 64 * 1024) -> TaskLog | None:
-    """Read the last ``max_bytes`` of a task log; ``None`` when there is no such file.
+    """Facts from the last ``max_bytes`` of a task log; ``None`` when there is no such file.
 
-    Reads by seeking from the end, so a multi-gigabyte log costs the same as a small one.
-    Never raises: an unreadable file gives a :class:`TaskLog` whose ``problem`` says why.
+    Reads by seeking from the end: a multi-gigabyte log costs what a small one costs (the
+    supervisor writes the signal record last).  Never raises.
     """
     if not path:
         return None
@@ -123,137 +119,58 @@ def read_task_log(path: str | None, *, max_bytes: int = 64 * 1024) -> TaskLog | 
     result = TaskLog(path=path)
     try:
         with open(path, "rb") as fh:
-            start = max(0, size - max(1024, max_bytes))
+            start = max(0, size - max(4096, max_bytes))
             fh.seek(start)
             raw = fh.read()
     except OSError as exc:
         result.problem = f"the log file {path} could not be read ({exc.strerror or exc})"
         return result
-    text = raw.decode("utf-8", errors="replace")
-    raw_lines = text.splitlines()
-    if start > 0 and raw_lines:
-        raw_lines = raw_lines[1:]  # the first line was cut by the seek
-        result.truncated = True
-    if compat.logs_are_json() and _looks_json(raw_lines):
-        _parse_json_lines(raw_lines, result)
-    else:
-        _parse_text_lines(raw_lines, result)
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # the first line was cut by the seek
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("{") and compat.logs_are_json():
+            _json_fact(stripped, result)
+        else:
+            _text_fact(stripped, result)
     return result
 
 
-def _looks_json(lines: list[str]) -> bool:
-    for line in lines[:20]:
-        stripped = line.strip()
-        if stripped:
-            return stripped.startswith("{")
-    return False
-
-
-def _parse_json_lines(raw_lines: list[str], result: TaskLog) -> None:
-    for line in raw_lines:
-        stripped = line.strip()
-        if not stripped:
-            continue
-        try:
-            record = json.loads(stripped)
-        except ValueError:
-            result.lines.append(stripped)
-            continue
-        if not isinstance(record, dict):
-            result.lines.append(stripped)
-            continue
-        result.lines.extend(_format_record(record))
-        event = str(record.get("event") or "")
-        detail = record.get("error_detail") or record.get("exception")
-        if detail and isinstance(detail, list):
-            result.error_text = _traceback_text(detail) or result.error_text
-        if event.startswith("Task failed with exception"):
-            result.task_reported_failure = True
-        sig = record.get("signal")
-        if isinstance(sig, int) and sig != 0:
-            result.signal = abs(sig)
-            name = record.get("signal_name")
-            result.signal_name = str(name) if name else _signal_name(abs(sig))
-        elif event.startswith("Process exited abnormally"):
-            code = record.get("exit_code")
-            if isinstance(code, int):
-                result.exit_code = code
-
-
-def _format_record(record: dict[str, Any]) -> list[str]:
-    ts = str(record.get("timestamp") or "")
-    level = str(record.get("level") or "").upper()
-    logger = str(record.get("logger") or "")
+def _json_fact(line: str, result: TaskLog) -> None:
+    if '"signal"' not in line and _FAILURE_EVENT not in line and "exit_code" not in line:
+        return  # most lines: skip the JSON parse
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(record, dict):
+        return
     event = str(record.get("event") or "")
-    if logger == "task.stdout" or logger == "task.stderr":
-        # What the task printed: show it as printed, it is what the user wrote.
-        head = f"{ts} {event}".strip()
+    if event.startswith(_FAILURE_EVENT):
+        result.task_reported_failure = True
+    sig = record.get("signal")
+    if isinstance(sig, int) and not isinstance(sig, bool) and sig != 0:
+        result.signal = abs(sig)
+        name = record.get("signal_name")
+        result.signal_name = str(name) if name else _signal_name(abs(sig))
+    elif event.startswith("Process exited abnormally"):
+        code = record.get("exit_code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            result.exit_code = code
+
+
+def _text_fact(line: str, result: TaskLog) -> None:
+    if "Traceback (most recent call last)" in line:
+        result.task_reported_failure = True
+    match = _TEXT_SIGNAL.search(line)
+    if not match:
+        return
+    if match.group("name"):
+        try:
+            result.signal = int(_signal.Signals[match.group("name")])
+        except KeyError:
+            return
     else:
-        extras = " ".join(
-            f"{k}={_short(v)}" for k, v in record.items() if k not in _NOISE_KEYS
-        )
-        head = " ".join(p for p in (ts, level, f"[{logger}]" if logger else "", event, extras) if p)
-    out = [head]
-    detail = record.get("error_detail") or record.get("exception")
-    if detail and isinstance(detail, list):
-        out.extend((_traceback_text(detail) or "").splitlines())
-    return out
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _traceback_text(stacks: list[Any]) -> str | None:
-    """structlog's exception dicts (raised exception first, then its causes) → the traceback
-    Python would have printed (root cause first)."""
-    blocks: list[str] = []
-    valid = [s for s in stacks if isinstance(s, dict)]
-    if not valid:
-        return None
-    # Walk from the innermost cause outwards, as Python prints a chain.
-    for index in range(len(valid) - 1, -1, -1):
-        stack = valid[index]
-        lines = ["Traceback (most recent call last):"]
-        for frame in stack.get("frames") or []:
-            if not isinstance(frame, dict):
-                continue
-            lines.append(f'  File "{frame.get("filename", "?")}", line {frame.get("lineno", "?")}, '
-                         f'in {frame.get("name", "?")}')
-        exc_type = str(stack.get("exc_type") or "Exception")
-        exc_value = str(stack.get("exc_value") or "")
-        lines.append(f"{exc_type}: {exc_value}" if exc_value else exc_type)
-        for note in stack.get("exc_notes") or []:
-            lines.append(str(note))
-        blocks.append("\n".join(lines))
-        if index > 0:
-            link = ("The above exception was the direct cause of the following exception:"
-                    if stack.get("is_cause") else
-                    "During handling of the above exception, another exception occurred:")
-            blocks.append(link)
-    return "\n\n".join(blocks)
-
-
-def _parse_text_lines(raw_lines: list[str], result: TaskLog) -> None:
-    """Airflow 2 text logs: keep the lines, find the last traceback and any kill signal."""
-    result.lines = [line.rstrip() for line in raw_lines]
-    start = None
-    for i, line in enumerate(result.lines):
-        if "Traceback (most recent call last)" in line:
-            start = i
-            result.task_reported_failure = True
-        match = _TEXT_SIGNAL.search(line)
-        if match:
-            number = int(match.group(1) or match.group(2))
-            result.signal = number
-            result.signal_name = _signal_name(number)
-    if start is not None:
-        # The traceback runs until the next log record, which starts with "[timestamp]".
-        first = result.lines[start]
-        block = [first[first.index("Traceback"):]]
-        for line in result.lines[start + 1:]:
-            if line.startswith("["):
-                break
-            block.append(line)
-        result.error_text = "\n".join(block).rstrip()
+        result.signal = int(match.group("num") or match.group("num2"))
+    result.signal_name = _signal_name(result.signal)

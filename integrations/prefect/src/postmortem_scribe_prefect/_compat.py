@@ -112,6 +112,27 @@ def current_flow_name() -> str | None:
         return None
 
 
+def state_result(state: Any) -> Any:
+    """``state.result(raise_on_failure=False)``, synchronously, in a thread with no event loop.
+
+    3.x picks the async implementation when a run context of an async flow or task is active,
+    even in a thread with no loop (our worker runs in a copy of the hook's context), so force
+    the sync path; 2.x has no ``_sync`` and may hand back a coroutine, which we run here.
+    """
+    import asyncio
+
+    if PREFECT_3_PLUS:
+        try:
+            result = state.result(raise_on_failure=False, _sync=True)
+        except TypeError:
+            result = state.result(raise_on_failure=False)
+    else:
+        result = state.result(raise_on_failure=False, fetch=True)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return result
+
+
 # --------------------------------------------------------------------------------------------
 # Logs
 # --------------------------------------------------------------------------------------------
@@ -125,13 +146,28 @@ def flush_api_logs() -> str | None:
     with no running event loop: a sync flush inside a loop only schedules the send.
     """
     try:
-        from prefect.logging.handlers import APILogHandler
+        from prefect.logging.handlers import APILogHandler, APILogWorker
 
-        # 3.x: instance method that drains with a 5 s timeout; 2.x: a classmethod.
+        # In 3.x `APILogHandler().flush()` drains every queue service of the process (the
+        # registry is shared), the events worker too, which then logs "Still processing
+        # items" warnings into the user's run.  Drain only the log workers when we can.
+        instances = getattr(APILogWorker, "_instances", None)
+        drain = getattr(APILogWorker, "_drain", None)
+        if isinstance(instances, dict) and drain is not None:
+            import concurrent.futures
+
+            workers = [w for w in list(instances.values()) if isinstance(w, APILogWorker)]
+            futures = [w._drain(at_exit=False) for w in workers]
+            concurrent.futures.wait(futures, timeout=5)
+            return None
+        # 2.x (a classmethod) and any other layout: the public flush.
         APILogHandler().flush()
         return None
     except Exception as exc:  # noqa: BLE001
         return f"could not flush Prefect's API log handler ({type(exc).__name__}: {exc})"
+
+
+_API_PAGE = 200  # the server's default (and maximum) page size, PREFECT_API_DEFAULT_LIMIT
 
 
 async def read_logs(client: Any, flow_run_id: Any, limit: int) -> list[Any]:
@@ -139,12 +175,19 @@ async def read_logs(client: Any, flow_run_id: Any, limit: int) -> list[Any]:
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
     from prefect.client.schemas.sorting import LogSort
 
-    logs = await client.read_logs(
-        log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
-        limit=limit,
-        sort=LogSort.TIMESTAMP_DESC,
-    )
-    return list(reversed(logs))
+    newest_first: list[Any] = []
+    while len(newest_first) < limit:
+        page = min(_API_PAGE, limit - len(newest_first))
+        batch = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+            limit=page,
+            offset=len(newest_first),
+            sort=LogSort.TIMESTAMP_DESC,
+        )
+        newest_first.extend(batch)
+        if len(batch) < page:
+            break
+    return list(reversed(newest_first))
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,13 +195,31 @@ async def read_logs(client: Any, flow_run_id: Any, limit: int) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-async def read_task_runs(client: Any, flow_run_id: Any, limit: int = 200) -> list[Any]:
-    """Task runs of one flow run."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+async def read_task_runs(
+    client: Any, flow_run_id: Any, *, failed_only: bool = False, ids: list[Any] | None = None,
+    limit: int = 200,
+) -> list[Any]:
+    """Task runs of one flow run: the failed or crashed ones only, or those with ``ids``."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterId,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
 
+    task_filter = TaskRunFilter(
+        state=(TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))
+               if failed_only else None),
+        id=TaskRunFilterId(any_=list(ids)) if ids else None,
+    )
     return list(
         await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=limit
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=task_filter,
+            limit=limit,
         )
     )
 

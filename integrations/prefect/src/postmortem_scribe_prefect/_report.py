@@ -404,19 +404,18 @@ class HookFacts:
 
 
 def live_exception(state: Any) -> tuple[BaseException | None, str | None]:
-    """The exception in a final state, with its traceback, from a thread with no event loop."""
+    """The exception in a final state, with its traceback; call from a thread with no loop."""
     try:
-        result = state.result(raise_on_failure=False)
-        if asyncio.iscoroutine(result):  # only inside a running loop; callers avoid that
-            result.close()
-            return None, "the exception could not be read from the state (async context)"
+        result = _compat.state_result(state)
         if isinstance(result, BaseException):
             return result, None
         return None, None
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:  # noqa: BLE001 - some states re-raise what they hold
-        if isinstance(exc, (KeyboardInterrupt,)):
-            raise
-        return (exc if exc.__traceback__ is not None else None), None
+        if exc.__traceback__ is not None and not isinstance(exc, (ImportError, AttributeError)):
+            return exc, None
+        return None, f"the exception could not be read from the run's state ({type(exc).__name__})"
 
 
 class Reporter:
@@ -431,6 +430,8 @@ class Reporter:
         self.settings = settings
         self.notes: list[str] = []
         self.secrets: list[str] = []
+        self.logger: Any = log
+        """Where to say what was decided; hooks use the run's logger, so it shows in the UI."""
 
     # --- coverage: was this failure already reported as part of another? -----------------
 
@@ -484,11 +485,18 @@ class Reporter:
         except Exception:  # noqa: BLE001
             return "unknown-flow"
 
-    async def _logs(self, flow_run: Any, task_runs: list[Any]) -> list[str] | None:
-        names = {str(t.id): str(t.name) for t in task_runs}
+    async def _logs(self, flow_run: Any) -> list[str] | None:
         lines: list[str] = []
         try:
             records = await _compat.read_logs(self.client, flow_run.id, self.settings.log_limit)
+            ids = list(dict.fromkeys(str(r.task_run_id) for r in records if r.task_run_id))[:200]
+            names: dict[str, str] = {}
+            if ids:
+                try:
+                    runs = await _compat.read_task_runs(self.client, flow_run.id, ids=ids)
+                    names = {str(t.id): str(t.name) for t in runs}
+                except Exception:  # noqa: BLE001 - ids stand in for names
+                    pass
             lines = format_api_logs(records, names, getattr(flow_run, "name", None))
         except Exception as exc:  # noqa: BLE001
             self.notes.append(
@@ -499,9 +507,9 @@ class Reporter:
             lines = _logbuffer.buffered_lines(flow_run.id)
         return lines or None
 
-    async def _task_runs(self, flow_run_id: Any) -> list[Any]:
+    async def _failed_task_runs(self, flow_run_id: Any) -> list[Any]:
         try:
-            return await _compat.read_task_runs(self.client, flow_run_id)
+            return await _compat.read_task_runs(self.client, flow_run_id, failed_only=True)
         except Exception as exc:  # noqa: BLE001
             log.debug("could not read task runs: %s", exc)
             return []
@@ -553,13 +561,12 @@ class Reporter:
         reason = await self.covered_by(flow_run.id)
         if reason:
             COVERED_RUNS.add(str(flow_run.id))
-            log.info("postmortem-scribe: flow run %s not reported again: %s", flow_run.id, reason)
+            self.logger.info("postmortem-scribe: no separate draft for this flow run: %s", reason)
             return None
         pipeline = await self._flow_name(flow_run, flow_name)
         ctx = self._base_context(flow_run, pipeline, state)
         ctx.detected_by = detected_by
-        task_runs = await self._task_runs(flow_run.id)
-        failed = await self._failed_task(flow_run.id, task_runs)
+        failed = await self._failed_task(flow_run.id, await self._failed_task_runs(flow_run.id))
         if failed is not None:
             # The flow failed because this task did and no task hook reported it: name it,
             # with the key a task hook (or the watcher's task event) would have used.
@@ -575,7 +582,7 @@ class Reporter:
         else:
             ctx.try_number = getattr(flow_run, "run_count", None) or None
             ctx.max_tries = max_tries(flow_run)
-        ctx.log_lines = await self._logs(flow_run, task_runs)
+        ctx.log_lines = await self._logs(flow_run)
         params = getattr(flow_run, "parameters", None) or {}
         ctx.inputs = path_parameters(params, self.config)
         self.secrets.extend(secret_parameters(params))
@@ -602,7 +609,7 @@ class Reporter:
         trackers = {str(c.parent_task_run_id) for c in children if c.parent_task_run_id}
         candidates = [
             run for run in task_runs
-            if str(run.id) not in trackers and _state_type(run) in _FAILED_TYPES
+            if str(run.id) not in trackers
         ]
         if not candidates:
             return None
@@ -627,8 +634,7 @@ class Reporter:
         if flow_run is not None:
             pipeline = await self._flow_name(flow_run, flow_name)
             ctx = self._base_context(flow_run, pipeline, state)
-            task_runs = await self._task_runs(flow_run.id)
-            ctx.log_lines = await self._logs(flow_run, task_runs)
+            ctx.log_lines = await self._logs(flow_run)
             flow_params = getattr(flow_run, "parameters", None) or {}
             ctx.last_success_at = await self._last_success(flow_run)
         else:

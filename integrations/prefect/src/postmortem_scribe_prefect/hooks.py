@@ -78,13 +78,26 @@ def _dispatch(job: Any, timeout: float, name: str) -> Any:
     return None
 
 
-def _run_logger(flow_run: Any, flow: Any = None) -> logging.Logger | logging.LoggerAdapter[Any]:
+def _run_logger(flow_run: Any) -> Any:
+    """The logger of the run whose hook is running, so our one line shows in Prefect's UI.
+
+    Our worker thread runs in a copy of the hook's context, where ``get_run_logger`` finds
+    the flow or task run; the runner's crash hooks have no run context, hence the fallback.
+    """
+    try:
+        from prefect import get_run_logger
+
+        return get_run_logger()
+    except Exception:  # noqa: BLE001
+        pass
     try:
         from prefect.logging.loggers import flow_run_logger
 
-        return flow_run_logger(flow_run, flow)
+        if flow_run is not None:
+            return flow_run_logger(flow_run)
     except Exception:  # noqa: BLE001
-        return log
+        pass
+    return log
 
 
 def _say(logger: Any, outcome: Any) -> None:
@@ -113,21 +126,23 @@ def _failure_job(facts: HookFacts, settings: Settings) -> Any:
         if exception is not None and exception.__traceback__ is None:
             exception = None  # e.g. a CrashedRun rebuilt from the API: the text says more
         flush_problem = _compat.flush_api_logs()
-        outcome = asyncio.run(_report_async(facts, exception, config, settings,
+        logger = _run_logger(facts.flow_run)
+        outcome = asyncio.run(_report_async(facts, exception, config, settings, logger,
                                             [p for p in (problem, flush_problem) if p]))
         if outcome is not None:
-            _say(_run_logger(facts.flow_run), outcome)
+            _say(logger, outcome)
 
     return job, settings.timeout_for(config)
 
 
 async def _report_async(facts: HookFacts, exception: BaseException | None, config: Any,
-                        settings: Settings, problems: list[str]) -> Any:
+                        settings: Settings, logger: Any, problems: list[str]) -> Any:
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
         reporter = Reporter(client, config, settings)
         reporter.notes.extend(problems)
+        reporter.logger = logger
         flow_run = facts.flow_run
         if facts.kind == "task" and flow_run is None and facts.task_run.flow_run_id:
             try:
@@ -148,6 +163,7 @@ async def _report_async(facts: HookFacts, exception: BaseException | None, confi
         if ctx is None:
             return None
         if await asyncio.to_thread(is_reported, ctx.occurrence_key(), config):
+            logger.info("postmortem-scribe: %s was already reported", ctx.occurrence_key())
             return None
         return await reporter.finish(ctx)
 

@@ -224,6 +224,10 @@ class GitHubClient:
                 self._session.close()
                 self._session = None
 
+    def clock(self) -> float:
+        """The monotonic clock deadlines are measured on (``time.monotonic`` unless injected)."""
+        return self._clock()
+
     # ------------------------------------------------------------------ counting
 
     def thread_calls(self) -> int:
@@ -288,11 +292,12 @@ class GitHubClient:
         if remaining is None:
             return
         resource = headers.get("x-ratelimit-resource", "core")
+        if resource != "core":
+            return  # other buckets (search, graphql) are not ours to spend
         t = self._throttle
-        if resource == "core":
-            with t.state_lock:
-                t.remaining, t.limit = remaining, _int(headers.get("x-ratelimit-limit"))
-                t.reset_epoch = reset
+        with t.state_lock:
+            t.remaining, t.limit = remaining, _int(headers.get("x-ratelimit-limit"))
+            t.reset_epoch = reset
         if remaining == 0 and reset is not None:
             # Spent: do not send anything on this bucket before the reset, even if this answer
             # itself succeeded.
@@ -329,8 +334,11 @@ class GitHubClient:
                 response = self._send(method, url, params, json, headers, deadline)
             self._note_headers(response.headers)
             if response.status_code in expect:
-                with self._throttle.state_lock:
-                    self._throttle.secondary_strikes = 0
+                if write:
+                    # Secondary limits mostly bite content creation: a read getting through
+                    # says nothing, a write getting through ends the back-off.
+                    with self._throttle.state_lock:
+                        self._throttle.secondary_strikes = 0
                 return _wrap(response)
             error = self._error_for(method, url, response)
             if error.kind == "rate_limited" and error.retry_after is not None and attempt < 3:

@@ -172,6 +172,8 @@ def _labels_check(client: GitHubClient, config: Config, publisher: GitHubPublish
     too_long = [n for n in wanted if not usable(n)]
     missing = [n for n in wanted if usable(n) and n.lower() not in present]
     if create and missing:
+        # Writes are paced (one a second); give each label its own slice of time.
+        deadline = max(deadline, time.monotonic() + len(missing) * (client.write_interval + 5.0))
         created, failed = [], []
         for name in missing:
             spec = label_spec(name)
@@ -190,7 +192,7 @@ def _labels_check(client: GitHubClient, config: Config, publisher: GitHubPublish
                      f"{', '.join(too_long)}")
     if missing:
         return Check("github labels", False, f"missing {', '.join(missing)}; they are created with "
-                     "colour and description on first use (`scribe doctor --create-labels` does it now)",
+                     "colour and description on first use",
                      warning=True)
     return Check("github labels", True, f"all {len(wanted)} present ({', '.join(wanted[:4])}, ...)")
 

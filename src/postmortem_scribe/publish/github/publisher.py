@@ -112,6 +112,8 @@ class GitHubPublisher:
         self._known_labels: set[str] | None = None
         self._assignable: dict[str, tuple[bool, float]] = {}
         self._issues: OrderedDict[int, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        self._labels_dropped = False
+        """GitHub dropped our labels before: the marker lookup cannot rely on the label."""
 
     def __repr__(self) -> str:
         return f"GitHubPublisher(repo={self.repo!r}, api_url={self.api_url!r})"
@@ -159,9 +161,9 @@ class GitHubPublisher:
 
     def deliver(self, message: OutboxMessage, *, deadline: float | None = None) -> Delivery:
         """Deliver one outbox message idempotently; never raises (see module docstring)."""
-        limit = time.monotonic() + self.delivery_limit
-        deadline = limit if deadline is None else min(deadline, limit)
         client = self.client
+        limit = client.clock() + self.delivery_limit
+        deadline = limit if deadline is None else min(deadline, limit)
         before = client.thread_calls()
         try:
             if not client.has_token:
@@ -333,9 +335,10 @@ class GitHubPublisher:
             if isinstance(item, dict) and not item.get("pull_request") \
                     and find_incident(item.get("body")) == incident:
                 return item
-        if since:
+        if since or self._labels_dropped:
             # A retry: the label may have been dropped silently (no push access), so also read
             # everything created since the message was stored.
+            since = since or (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
             params = {"state": "all", "sort": "created", "direction": "desc", "per_page": 100,
                       "since": _since(since)}
             for item in client.paginate(client.repo_path("/issues"), params, deadline=deadline,
@@ -514,6 +517,7 @@ class GitHubPublisher:
         missing_labels = [name for name in labels if name.lower() not in got_labels]
         missing_assignees = [a for a in assignees if a.lower() not in got_assignees]
         if missing_labels:
+            self._labels_dropped = True
             notes.append(f"GitHub silently dropped the labels {', '.join(missing_labels)} (the "
                          f"token's user probably has no push access to {self.repo})")
         if missing_assignees:
@@ -571,6 +575,7 @@ def fit_text(text: str, limit: int, *, tail: str = "") -> str:
 
 
 def fit_title(title: str) -> str:
+    """One line of at most 256 UTF-16 units, ending in an ellipsis when it was cut."""
     title = " ".join(title.split()) or "Post-mortem draft"
     if utf16_len(title) <= TITLE_LIMIT:
         return title
