@@ -124,10 +124,10 @@ def main() -> int:
     base = statistics.median(times["without"])
     print(f"Airflow dag.test() of a task failing on a malformed 2,000-row CSV; "
           f"{args.rounds} interleaved rounds per variant, medians")
-    print(f"  {'without plugin (baseline)':34s} {base * 1000:8.1f} ms")
+    print(f"  {'without plugin (baseline)':38s} {base * 1000:8.1f} ms")
     for v, label in (("new", "with plugin, new incident"), ("repeat", "with plugin, repeat of open incident")):
         med = statistics.median(times[v])
-        print(f"  {label:34s} {med * 1000:8.1f} ms   +{(med - base) * 1000:7.1f} ms   "
+        print(f"  {label:38s} {med * 1000:8.1f} ms   +{(med - base) * 1000:7.1f} ms   "
               f"ratio {med / base:5.2f}")
     spread = {v: (min(t) * 1000, max(t) * 1000) for v, t in times.items()}
     print("  min/max ms: " + ", ".join(f"{v} {lo:.0f}/{hi:.0f}" for v, (lo, hi) in spread.items()))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import shutil
@@ -61,7 +60,12 @@ def generate(path: Path, size_bytes: int) -> dict[str, int]:
         fh.write(tail)
     rows = blocks * rows_per_block + 1 + TAIL_ROWS
     bad_line = 1 + blocks * rows_per_block + 1  # header, the blocks, then the bad row
-    return {"rows": rows, "bad_line": bad_line, "bad_record": bad_line - 1, "size": path.stat().st_size}
+    return {
+        "rows": rows,
+        "bad_line": bad_line,
+        "bad_record": bad_line - 1,
+        "size": path.stat().st_size,
+    }
 
 
 def _child_scribe(path: str) -> dict[str, object]:
@@ -133,12 +137,17 @@ def warm(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--size-gb", type=float, default=2.0, help="file size in GB (default 2.0)")
     ap.add_argument("--dir", help="where to write the file (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated file")
-    ap.add_argument("--with-csv-module", action="store_true",
-                    help="also time a plain csv.reader loop, for reference")
+    ap.add_argument(
+        "--with-csv-module",
+        action="store_true",
+        help="also time a plain csv.reader loop, for reference",
+    )
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -151,9 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         info = generate(path, int(args.size_gb * 1e9))
         gen_s = time.perf_counter() - t0
         size_gb = info["size"] / 1e9
-        print(f"file: {path} ({size_gb:.2f} GB, {info['rows']:,} data rows, written in {gen_s:.1f} s)")
-        print(f"malformed row: line {info['bad_line']:,} (record {info['bad_record']:,}), "
-              f"{TAIL_ROWS:,} rows before the end")
+        print(
+            f"file: {path} ({size_gb:.2f} GB, {info['rows']:,} data rows, written in {gen_s:.1f} s)"
+        )
+        print(
+            f"malformed row: line {info['bad_line']:,} (record {info['bad_record']:,}), "
+            f"{TAIL_ROWS:,} rows before the end"
+        )
         warm(path)
         results = {"scribe": run_child("scribe", path), "pandas": run_child("pandas", path)}
         if args.with_csv_module:
@@ -162,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'method':<12} {'seconds':>9} {'MB/s':>8} {'peak RSS MB':>12}  found line")
         for name, res in results.items():
             secs = float(res["seconds"])  # type: ignore[arg-type]
-            print(f"{name:<12} {secs:9.2f} {info['size'] / secs / 1e6:8.0f} "
-                  f"{float(res['peak_rss_mb']):12.1f}  {res['found_line']}")  # type: ignore[arg-type]
+            print(
+                f"{name:<12} {secs:9.2f} {info['size'] / secs / 1e6:8.0f} "
+                f"{float(res['peak_rss_mb']):12.1f}  {res['found_line']}"
+            )  # type: ignore[arg-type]
         s, p = results["scribe"], results["pandas"]
         speedup = float(p["seconds"]) / float(s["seconds"])  # type: ignore[arg-type]
         mem = float(s["peak_rss_mb"]) / float(p["peak_rss_mb"])  # type: ignore[arg-type]
@@ -172,12 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pandas message: {p['message']}")
         print()
         ok_line = s["found_line"] == info["bad_line"]
-        print(f"speed: scribe is {speedup:.1f}x faster than pandas.read_csv (target >= 2x): "
-              f"{'PASS' if speedup >= 2 else 'FAIL'}")
-        print(f"memory: scribe peak is {mem:.1%} of pandas' peak (target < 10%): "
-              f"{'PASS' if mem < 0.10 else 'FAIL'}")
-        print(f"location: scribe found line {s['found_line']}, expected {info['bad_line']}: "
-              f"{'PASS' if ok_line else 'FAIL'}")
+        print(
+            f"speed: scribe is {speedup:.1f}x faster than pandas.read_csv (target >= 2x): "
+            f"{'PASS' if speedup >= 2 else 'FAIL'}"
+        )
+        print(
+            f"memory: scribe peak is {mem:.1%} of pandas' peak (target < 10%): "
+            f"{'PASS' if mem < 0.10 else 'FAIL'}"
+        )
+        print(
+            f"location: scribe found line {s['found_line']}, expected {info['bad_line']}: "
+            f"{'PASS' if ok_line else 'FAIL'}"
+        )
         return 0 if (speedup >= 2 and mem < 0.10 and ok_line) else 1
     finally:
         if args.keep:

@@ -7,9 +7,10 @@ task's traceback near the end) and a 1 KB log with the same failure, then times
 ``excerpt_from_file`` on both, interleaved, and prints the medians and their ratio.  The
 requirement: the 1 GB log costs at most twice the 1 KB one.
 
-Two more logs put the ratio in context: a 16 KB log (just longer than the 60-line tail, so the
-excerpt has the same lines to process as for the 1 GB log) and a 64 MB log (which a scan of the
-whole file would make obviously slower).
+Three more logs put the ratio in context: a 16 KB log (just longer than the 60-line tail, so
+the excerpt has the same lines to process as for the 1 GB log), a 64 MB log (which a scan of the
+whole file would make obviously slower), and the worst case: a 64 MB log with no error line at
+all, where the excerpt reads its whole search window (``SCAN_BYTES``, 4 MiB) before giving up.
 
 Usage::
 
@@ -73,9 +74,11 @@ def info_lines(count: int, start: int = 0) -> str:
     return "".join(out)
 
 
-def write_log(path: Path, size: int) -> None:
+def write_log(path: Path, size: int, *, failing: bool = True) -> None:
     """A log of about ``size`` bytes whose last lines are a failing task's traceback."""
-    if size <= 2048:
+    if not failing:
+        tail = info_lines(20, start=900_000).encode()
+    elif size <= 2048:
         tail = _SHORT_FAILURE.encode()
     else:
         tail = (info_lines(20, start=900_000) + _FAILURE).encode()
@@ -114,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
             "64 MB": (workdir / "medium.log", 64 * MB),
             f"{args.size_gb:g} GB": (workdir / "huge.log", int(args.size_gb * 1024 * MB)),
         }
+        no_error = workdir / "no-error.log"
         started = time.perf_counter()
         for path, size in logs.values():
             write_log(path, size)
-        print(f"wrote {len(logs)} logs in {time.perf_counter() - started:.1f}s to {workdir}")
+        write_log(no_error, 64 * MB, failing=False)
+        print(f"wrote {len(logs) + 1} logs in {time.perf_counter() - started:.1f}s to {workdir}")
 
         samples: dict[str, list[float]] = {name: [] for name in logs}
         for name, (path, _) in logs.items():
@@ -135,11 +140,19 @@ def main(argv: list[str] | None = None) -> int:
                 excerpt_from_file(str(path))
                 samples[name].append(time.perf_counter() - begin)
 
+        worst = []
+        for _ in range(max(5, args.runs // 20)):
+            begin = time.perf_counter()
+            excerpt_from_file(str(no_error))
+            worst.append(time.perf_counter() - begin)
+
         small = median_us(samples["1 KB"])
         print(f"\nmedian of {args.runs} runs (microseconds):")
         for name in logs:
             value = median_us(samples[name])
             print(f"{name:>8}: {value:9.1f} us   ratio to 1 KB: {value / small:5.2f}x")
+        print(f"64 MB, no error line: {median_us(worst) / 1000:7.1f} ms (reads the whole 4 MiB "
+              "search window; the same for any size above it)")
         huge_name = f"{args.size_gb:g} GB"
         ratio = median_us(samples[huge_name]) / small
         tail_ratio = median_us(samples[huge_name]) / median_us(samples["16 KB"])

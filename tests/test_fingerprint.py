@@ -156,3 +156,13 @@ def test_signatures_estimate_similarity_and_band():
     assert set(band_a) & set(band_b)  # near repeats share a band and are found by the index
     assert not set(band_a) & set(bands(c))
     assert bands([]) == []
+
+
+def test_live_and_printed_frames_of_the_same_code_agree():
+    # Airflow imports a DAG file as "unusual_prefix_<sha1 of its path>_etl"; a printed traceback
+    # only has the file name.  Both, on any host, must give one key.
+    live = [Frame("/opt/airflow/dags/etl.py", 12, "load", module="unusual_prefix_3f2a9c_etl")]
+    other_host = [Frame("/usr/local/airflow/dags/etl.py", 14, "load", module="unusual_prefix_77b1e0_etl")]
+    printed = [Frame("/home/ci/dags/etl.py", 12, "load", module="etl")]
+    keys = {fingerprint(_record([ExceptionInfo("KeyError", "'id'", f)])).key for f in (live, other_host, printed)}
+    assert len(keys) == 1

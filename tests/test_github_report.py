@@ -6,10 +6,10 @@ Nothing here imports the publisher's internals except to read how long GitHub as
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from github_fake import DEFAULT_TOKEN, FakeGitHub
 from github_fake.fixtures import github  # noqa: F401
+from github_fake.workers import PRELOAD, report_once
 
 import postmortem_scribe
 from postmortem_scribe.api import flush
@@ -124,7 +125,15 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+# Every fault on SQLite; on PostgreSQL a representative set (the store-level matrix in
+# test_github_faults.py runs every fault on both backends through the same outbox code).
+ON_POSTGRES = {"500", "read-timeout-after-create", "connection-refused", "401",
+               "403-secondary-retry-after", "422"}
+COMBOS = [pytest.param("sqlite", f, id=f"sqlite-{f.name}") for f in FAULTS] + [
+    pytest.param("postgres", f, id=f"postgres-{f.name}") for f in FAULTS if f.name in ON_POSTGRES]
+
+
+@pytest.mark.parametrize("store_url,fault", COMBOS, indirect=["store_url"])
 def test_report_under_a_fault_queues_the_draft_then_flush_opens_one_issue(
         fault: Fault, github: FakeGitHub, make_config, store_url: str) -> None:
     config = github_config(make_config, store_url, github, budget_seconds=2.0)
@@ -190,49 +199,28 @@ def test_token_is_never_in_outcomes_drafts_or_issues(github: FakeGitHub, make_co
 
 # ---------------------------------------------------------------------- many processes at once
 
-WORKER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    import postmortem_scribe
-    from postmortem_scribe.config import load_config
-
-    index, barrier = int(sys.argv[1]), Path(sys.argv[2])
-    config = load_config()
-    (barrier / f"ready-{index}").touch()
-    while not (barrier / "go").exists():
-        time.sleep(0.01)
-    try:
-        raise ValueError("row 17 of sales.csv: expected 5 columns, got 4")
-    except ValueError as exc:
-        outcome = postmortem_scribe.report(exc, pipeline="daily_sales", task="load",
-                                           run_id=f"run-{index}", config=config)
-    print(outcome.action, outcome.incident, flush=True)
-""")
-
 
 @pytest.mark.slow
 def test_sixteen_processes_reporting_one_failure_open_one_issue(github: FakeGitHub, make_config,
-                                                                store_url: str, tmp_path: Path) -> None:
+                                                                store_url: str) -> None:
     config = github_config(make_config, store_url, github)
     open_store(config.store_url)  # tables exist before the stampede
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
-    env = subprocess_env(config)
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(i), str(barrier)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for i in range(16)]
-    deadline = time.monotonic() + 120
-    while len(list(barrier.glob("ready-*"))) < 16 and time.monotonic() < deadline:
-        if any(w.poll() is not None for w in workers):
-            break
-        time.sleep(0.05)
-    (barrier / "go").touch()
-    outputs = [w.communicate(timeout=180) for w in workers]
+    # A forkserver with the package preloaded starts 16 real processes quickly; a barrier
+    # releases them at once so that they race on the same store and the same GitHub.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    barrier, results = ctx.Barrier(16), ctx.Queue()
+    workers = [ctx.Process(target=report_once, args=(i, config, barrier, results)) for i in range(16)]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=180) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
 
-    assert [w.returncode for w in workers] == [0] * 16, [err for _, err in outputs]
-    results = [out.split() for out, _ in outputs]
-    incidents = {r[1] for r in results}
-    assert len(incidents) == 1, results
+    assert [w.exitcode for w in workers] == [0] * 16
+    assert "failed" not in {action for _, action, _, _ in outcomes}, outcomes
+    incidents = {incident for _, _, incident, _ in outcomes}
+    assert len(incidents) == 1, outcomes
     (key,) = incidents
     store = open_store(config.store_url)
     store.make_all_due()  # the grouped comment's window

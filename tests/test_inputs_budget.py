@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from postmortem_scribe.inputs import (
+    format_report_text,
+    inspect_path,
+    report_to_dict,
+    summarize_for_draft,
+)
 from postmortem_scribe.inputs.budget import fmt_bytes
-from postmortem_scribe.inputs import format_report_text, inspect_path, report_to_dict, summarize_for_draft
 
 ROW = b"1001,customer-1,11.50,EUR\n"
 

@@ -32,7 +32,9 @@ def test_problems_exit_1_with_line_record_and_excerpt(tmp_path: Path) -> None:
     path.write_text(BAD)
     code, out, _ = run(cli_inspect, [str(path)])
     assert code == 1
-    assert "line 4 (record 3) has 5 fields but the header has 4: the extra value is 'PROMO10'" in out
+    assert (
+        "line 4 (record 3) has 5 fields but the header has 4: the extra value is 'PROMO10'" in out
+    )
     assert "4 | 3,Umbrella,7.50,EUR,PROMO10" in out
     assert "expected: CSV text in UTF-8" in out
 
@@ -43,9 +45,26 @@ def test_json_structure(tmp_path: Path) -> None:
     code, out, _ = run(cli_inspect, [str(path), "--json"])
     assert code == 1
     data = json.loads(out)
-    for key in ("report_version", "path", "exists", "size_bytes", "format", "compression",
-                "encoding", "dialect", "header", "row_estimate", "problem_count", "problems",
-                "expected", "changes", "notes", "complete", "scanned_bytes", "error"):
+    for key in (
+        "report_version",
+        "path",
+        "exists",
+        "size_bytes",
+        "format",
+        "compression",
+        "encoding",
+        "dialect",
+        "header",
+        "row_estimate",
+        "problem_count",
+        "problems",
+        "expected",
+        "changes",
+        "notes",
+        "complete",
+        "scanned_bytes",
+        "error",
+    ):
         assert key in data, key
     assert data["format"] == "csv"
     assert data["encoding"] == "utf-8"
@@ -61,8 +80,15 @@ def test_json_structure(tmp_path: Path) -> None:
 def test_expect_columns_with_types(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("order_id,customer,amount\n1,ACME,twelve\n")
-    code, out, _ = run(cli_inspect, [str(path), "--expect-columns",
-                                     "order_id:integer,customer,amount:number,currency", "--json"])
+    code, out, _ = run(
+        cli_inspect,
+        [
+            str(path),
+            "--expect-columns",
+            "order_id:integer,customer,amount:number,currency",
+            "--json",
+        ],
+    )
     assert code == 1
     codes = {(p["code"], p["column"]) for p in json.loads(out)["problems"]}
     assert ("missing_column", "currency") in codes
@@ -73,8 +99,16 @@ def test_schema_file(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text(GOOD)
     schema = tmp_path / "orders.schema.json"
-    schema.write_text(json.dumps({"fields": [{"name": "order_id", "type": "integer"},
-                                             {"name": "customer_id", "type": "string"}]}))
+    schema.write_text(
+        json.dumps(
+            {
+                "fields": [
+                    {"name": "order_id", "type": "integer"},
+                    {"name": "customer_id", "type": "string"},
+                ]
+            }
+        )
+    )
     code, out, _ = run(cli_inspect, [str(path), "--schema", str(schema)])
     assert code == 1
     assert "'customer_id' is missing" in out
@@ -118,8 +152,12 @@ def test_profile(tmp_path: Path) -> None:
     assert code == 0
     prof = json.loads(out)
     assert prof["header"] == ["order_id", "customer", "amount", "currency"]
-    assert prof["column_types"] == {"order_id": "integer", "customer": "string",
-                                    "amount": "number", "currency": "string"}
+    assert prof["column_types"] == {
+        "order_id": "integer",
+        "customer": "string",
+        "amount": "number",
+        "currency": "string",
+    }
     assert prof["delimiter"] == "," and prof["encoding"] == "utf-8" and prof["row_estimate"] == 2
     code, out, _ = run(cli_profile, [str(path)])
     assert code == 0 and "amount: number" in out

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from input_corpus import CASES, Case
+
 from postmortem_scribe.inputs import Expectation, inspect_path, report_to_dict, summarize_for_draft
 
 
@@ -21,17 +21,24 @@ def test_diagnosis(case: Case, tmp_path: Path) -> None:
     path = case.write(tmp_path)
     expect = Expectation(**case.expect) if case.expect else None
     report = inspect_path(str(path), expect=expect)
-    shown = "\n".join(f"{p.code} line={p.line} record={p.record} column={p.column!r}: {p.message}"
-                      for p in report.problems)
+    shown = "\n".join(
+        f"{p.code} line={p.line} record={p.record} column={p.column!r}: {p.message}"
+        for p in report.problems
+    )
     assert report.error is None, report.error
     for attr, value in case.report.items():
         assert getattr(report, attr) == value, f"{attr}: {getattr(report, attr)!r}\n{shown}"
     for want in case.problems:
-        matches = [p for p in report.problems if p.code == want.code
-                   and (want.line is None or p.line == want.line)
-                   and (want.record is None or p.record == want.record)
-                   and (want.column is None or p.column == want.column)]
-        assert matches, f"no {want.code} at line {want.line} record {want.record} column {want.column!r}:\n{shown}"
+        matches = [
+            p
+            for p in report.problems
+            if p.code == want.code
+            and (want.line is None or p.line == want.line)
+            and (want.record is None or p.record == want.record)
+            and (want.column is None or p.column == want.column)
+        ]
+        where = f"line {want.line} record {want.record} column {want.column!r}"
+        assert matches, f"no {want.code} at {where}:\n{shown}"
         message = matches[0].message
         for words in want.contains:
             assert words in message, f"{words!r} not in {message!r}"

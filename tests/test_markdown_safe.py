@@ -119,7 +119,7 @@ def _text_runs(children: list[Token]) -> list[str]:
 _ACTIVE_IN_TEXT = [
     ("mention", re.compile(r"@[A-Za-z0-9]")),
     ("reference", re.compile(r"#[0-9]")),
-    ("GH reference", re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+-[0-9]")),
+    ("GH reference", re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+-[0-9]+(?![A-Za-z0-9_])")),
     ("commit SHA", re.compile(r"(?<![A-Za-z0-9_])(?=[0-9]{0,39}[a-fA-F])[0-9a-fA-F]{7,40}(?![A-Za-z0-9_])")),
     ("URL", re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|www\.", re.IGNORECASE)),
 ]

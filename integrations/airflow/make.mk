@@ -6,19 +6,23 @@ AIRFLOW_VERSION := 3.3.2
 AIRFLOW_DIR := integrations/airflow
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_PY := $(AIRFLOW_VENV)/bin/python
+AIRFLOW_DEPS_STAMP := $(AIRFLOW_VENV)/.deps-installed
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_PIP := $(AIRFLOW_PY) -m pip install -q --disable-pip-version-check
 
 .PHONY: venv-airflow test-airflow demo-airflow bench-airflow
 
-# Re-installs only when a pin, a pyproject or a source file of the core or the adapter changed.
-$(AIRFLOW_STAMP): $(AIRFLOW_DIR)/constraints.txt $(AIRFLOW_DIR)/requirements-test.txt \
-		$(AIRFLOW_DIR)/pyproject.toml pyproject.toml \
-		$(shell find src templates $(AIRFLOW_DIR)/src -type f -not -name '*.pyc' 2>/dev/null)
+# Two stamps: dependencies (slow, only when a pin or a pyproject changes) and the code of the
+# core and the adapter (forced rebuild of the two local packages: same version, new code).
+$(AIRFLOW_DEPS_STAMP): $(AIRFLOW_DIR)/constraints.txt $(AIRFLOW_DIR)/requirements-test.txt \
+		$(AIRFLOW_DIR)/pyproject.toml pyproject.toml
 	test -x $(AIRFLOW_PY) || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_PIP) -c $(AIRFLOW_DIR)/constraints.txt apache-airflow==$(AIRFLOW_VERSION) \
 		-r $(AIRFLOW_DIR)/requirements-test.txt . ./$(AIRFLOW_DIR)
-	# Same version number, new code: force the two local packages to be rebuilt.
+	touch $@
+
+$(AIRFLOW_STAMP): $(AIRFLOW_DEPS_STAMP) \
+		$(shell find src templates $(AIRFLOW_DIR)/src -type f -not -name '*.pyc' 2>/dev/null)
 	$(AIRFLOW_PIP) --no-deps --force-reinstall . ./$(AIRFLOW_DIR)
 	touch $@
 

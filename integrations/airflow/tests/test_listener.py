@@ -127,3 +127,36 @@ def test_a_successful_task_is_left_alone(scribe_env: Path, tmp_path: Path) -> No
     assert dag_run.state == "success"
     assert drafts(scribe_env) == {}
 
+
+
+FLAKY = '''
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+MARK = Path("{mark}")
+
+
+def sometimes():
+    if not MARK.exists():
+        MARK.write_text("failed once")
+        raise ConnectionResetError("connection reset by peer")
+    return "ok"
+
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1), catchup=False):
+    PythonOperator(task_id="fetch", python_callable=sometimes, retries=1,
+                   retry_delay=datetime.timedelta(seconds=0))
+'''
+
+
+def test_a_task_that_succeeds_on_retry_gets_no_draft(scribe_env: Path, tmp_path: Path) -> None:
+    path = write_dag("flaky_fetch", FLAKY.format(dag_id="flaky_fetch", mark=tmp_path / "mark"))
+    dag_run = run_dag("flaky_fetch", path)
+
+    assert dag_run.state == "success"
+    assert drafts(scribe_env) == {}  # try 1 was up_for_retry, try 2 succeeded

@@ -105,3 +105,26 @@ def load_orders(input_path: str) -> int:
 @flow(name="profiled-flow")
 def profiled_flow(input_path: str) -> int:
     return load_orders(input_path)
+
+
+# --- a token in the logs, for the Secret block ----------------------------------------------
+
+
+@flow(name="leaky-flow", on_failure=[on_flow_failure])
+def leaky_flow(token: str) -> None:
+    # User code that logs a credential: the draft must not repeat it.
+    get_run_logger().info("calling the partner API as %s", token)
+    raise PermissionError(f"partner API refused {token}: 403 Forbidden")
+
+
+# --- a mapped task whose every run fails: a storm inside one flow run -----------------------
+
+
+@task(name="score-part")
+def score_part(part_path: str) -> float:
+    raise ValueError(f"cannot score {part_path}: header row missing")
+
+
+@flow(name="mapped-flow")
+def mapped_flow(part_paths: list[str]) -> list[float]:
+    return score_part.map(part_paths).result()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import flows_under_test as f
@@ -137,7 +141,11 @@ def test_hook_gives_up_waiting_after_its_timeout(scribe: Scribe, monkeypatch: py
 
     state = f.flow_body_fails(threshold=4, return_state=True)
 
-    assert state.is_failed()  # the run went on; the report may still finish in the background
+    assert state.is_failed()  # the run went on without waiting for the report ...
+    deadline = time.monotonic() + 60
+    while not scribe.drafts() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "threshold 4 exceeded" in scribe.only_draft()  # ... which finished in the background
 
 
 def test_hooks_have_the_parameter_names_prefect_calls_by_keyword() -> None:
@@ -166,6 +174,44 @@ def test_a_success_profile_lets_the_draft_say_what_changed(scribe: Scribe, tmp_p
     draft = scribe.only_draft()
     assert "orders.csv" in draft and "line 24" in draft
     assert "'customer'" in draft and "'client'" in draft  # what changed since it last worked
+
+
+def test_token_from_a_named_secret_block_never_reaches_the_draft(
+    scribe: Scribe, monkeypatch: pytest.MonkeyPatch, prefect_api: str
+) -> None:
+    from prefect.blocks.system import Secret
+
+    token = "wobbly-kettle-7731-plum-gantry"  # no known token shape: only the block reveals it
+    Secret(value=token).save("scribe-test-token", overwrite=True)
+    monkeypatch.setenv("SCRIBE_PREFECT_SECRET_BLOCK", "scribe-test-token")
+
+    state = f.leaky_flow(token, return_state=True)
+
+    assert state.is_failed()
+    draft = scribe.only_draft()
+    assert "leaky-flow" in draft and "PermissionError" in draft and "403 Forbidden" in draft
+    assert "calling the partner API as" in draft
+    assert token not in draft
+
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("scribe-prefect")), "check"],
+        env={**os.environ, "PREFECT_API_URL": prefect_api}, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "Prefect Secret block 'scribe-test-token'" in check.stdout
+    assert token not in check.stdout + check.stderr
+
+
+def test_every_run_of_a_mapped_task_failing_is_one_draft(scribe: Scribe, tmp_path: Path) -> None:
+    psp.install(f.mapped_flow)
+    parts = [str(tmp_path / f"part-{i}.csv") for i in range(4)]
+
+    state = f.mapped_flow(parts, return_state=True)
+
+    assert state.is_failed()
+    draft = scribe.only_draft()
+    assert "mapped-flow" in draft and "score-part" in draft and "header row missing" in draft
 
 
 def test_install_reports_what_is_not_a_flow() -> None:

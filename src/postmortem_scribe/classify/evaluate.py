@@ -21,7 +21,9 @@ __all__ = [
     "baseline_category",
     "classify_text",
     "confusion_matrix",
+    "corpus_figures",
     "format_confusion",
+    "format_figures",
     "macro_f1",
     "near_miss_separation",
     "pairwise_grouping_scores",
@@ -279,3 +281,75 @@ def near_miss_separation(
         if assignments[a] != assignments[b]:
             apart += 1
     return apart, total
+
+
+# --------------------------------------------------------------------------------------------
+# Figures from the output of `scribe classify --jsonl` and `scribe group --jsonl`
+# --------------------------------------------------------------------------------------------
+
+
+def corpus_figures(
+    rows: Sequence[Mapping[str, Any]],
+    classified: Iterable[Mapping[str, Any]],
+    grouped: Iterable[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Issue 8's figures for labelled ``rows`` from the CLI's JSON-lines output.
+
+    ``rows`` are corpus records (``id``, ``text``, ``category``, ``group``, ``near_miss_of``);
+    ``classified`` are the lines ``scribe classify --jsonl`` printed (``id``, ``category``,
+    ``confidence``, optionally ``low_confidence``) and ``grouped`` those of ``scribe group
+    --jsonl`` (``id``, ``incident``).  A row the CLI printed nothing for counts as
+    ``"(missing)"``, so a crash cannot improve the score.  The baseline is computed here from
+    each row's text (the exception type alone needs no CLI).
+    """
+    by_id = {r["id"]: r for r in rows}
+    predicted = {c["id"]: c for c in classified if isinstance(c, Mapping) and c.get("id") in by_id}
+    incidents = {g["id"]: g.get("incident") for g in grouped
+                 if isinstance(g, Mapping) and g.get("id") in by_id}
+    pairs = [(r["category"], str(predicted.get(r["id"], {}).get("category", "(missing)")))
+             for r in rows]
+    base = [(r["category"], baseline_category(record_from_text(r["text"]))) for r in rows]
+    groups = {r["id"]: r.get("group") for r in rows}
+    near = [(r["id"], r["near_miss_of"]) for r in rows if r.get("near_miss_of")]
+    precision, recall = pairwise_grouping_scores(incidents, groups)
+    apart, total = near_miss_separation(incidents, near)
+    wrong = [r["id"] for r, (gold, pred) in zip(rows, pairs) if gold != pred]
+    flagged = [i for i in wrong if predicted.get(i, {}).get("low_confidence")
+               or float(predicted.get(i, {}).get("confidence", 0.0)) < _low_confidence()]
+    labels, matrix = confusion_matrix(pairs)
+    return {
+        "n": len(rows), "pairs": pairs, "macro_f1": macro_f1(pairs),
+        "baseline_macro_f1": macro_f1(base), "per_label": per_label_scores(pairs),
+        "baseline_per_label": per_label_scores(base), "labels": labels, "matrix": matrix,
+        "precision": precision, "recall": recall, "near_apart": apart, "near_total": total,
+        "groups": len({g for g in groups.values() if g}), "wrong": wrong, "wrong_flagged": flagged,
+        "missing": sorted(set(by_id) - set(predicted)),
+    }
+
+
+def _low_confidence() -> float:
+    from .classifier import LOW_CONFIDENCE
+
+    return LOW_CONFIDENCE
+
+
+def format_figures(figures: Mapping[str, Any], *, title: str = "") -> str:
+    """The per-label table, macro-F1 against the baseline, grouping figures and the confusion
+    matrix of :func:`corpus_figures`, as plain text (for a closing note or a CI log)."""
+    f = figures
+    lines = [title] if title else []
+    lines.append(f"{f['n']} records, {f['groups']} duplicate groups, {f['near_total']} near-miss pairs")
+    lines.append(f"{'label':<18}{'support':>8}{'P':>7}{'R':>7}{'F1':>7}{'baseline F1':>13}")
+    for label, s in f["per_label"].items():
+        b = f["baseline_per_label"].get(label, {"f1": 0.0})
+        lines.append(f"{label:<18}{s['support']:>8}{s['precision']:>7.2f}{s['recall']:>7.2f}"
+                     f"{s['f1']:>7.2f}{b['f1']:>13.2f}")
+    lines.append(f"{'macro-F1':<18}{'':>8}{'':>7}{'':>7}{f['macro_f1']:>7.3f}{f['baseline_macro_f1']:>13.3f}")
+    lines.append(f"wrong labels flagged low-confidence: {len(f['wrong_flagged'])}/{len(f['wrong'])}")
+    lines.append(f"grouping: pairwise precision {f['precision']:.3f}, recall {f['recall']:.3f}, "
+                 f"near-misses kept apart {f['near_apart']}/{f['near_total']}")
+    if f["missing"]:
+        lines.append(f"no output for: {', '.join(f['missing'])}")
+    lines.append("confusion matrix (rows: label, columns: predicted)")
+    lines.append(format_confusion(f["labels"], f["matrix"]))
+    return "\n".join(lines)

@@ -4,11 +4,12 @@ Which evidence goes into the key (``Fingerprint.basis``), from best to weakest:
 
 ``type+frames+message``
     The exception chain has in-app frames.  Key = every exception type in the chain (its last
-    dotted part: IPython and some loggers print bare class names), the
-    in-app frames of each (module + function; no line numbers, no directories) and each
+    dotted part: IPython and some loggers print bare class names), the in-app frames of each
+    (file stem + function, see :func:`app_token`; no line numbers, no directories) and each
     normalised message.  Line numbers move with every edit and directories differ between hosts
-    and virtualenvs, so neither is used; the module is the file's stem for in-app files because
-    DAG folders are mounted at different places.  Comprehension frames are dropped (Python 3.12
+    and virtualenvs, so neither is used; the file's stem is used rather than the module because
+    DAG folders are mounted at different places and Airflow imports a DAG file under a module
+    name made from a hash of its path.  Comprehension frames are dropped (Python 3.12
     inlined them) and recursion is collapsed, so a Python upgrade does not split a group.
 
 ``type+library-frames+message+task``
@@ -56,6 +57,7 @@ __all__ = [
     "LIBRARY_FRAMES",
     "error_lines",
     "fingerprint",
+    "app_token",
     "frame_module",
     "frame_token",
 ]
@@ -123,7 +125,29 @@ def frame_token(frame: Frame) -> str:
     return f"{frame_module(frame)}:{function}"
 
 
-def _frames(frames: Iterable[Frame]) -> list[str]:
+_AIRFLOW_DAG_MODULE = re.compile(r"^unusual_prefix_[0-9a-f]+_")
+
+
+def app_token(frame: Frame) -> str:
+    """``stem:function`` for an in-app frame, the same from a live frame and from text.
+
+    A live frame knows its module (``mypkg.tasks`` or, for a DAG file Airflow imported,
+    ``unusual_prefix_<sha1 of the path>_etl``) while a printed traceback only has the file name;
+    the file's stem is what both agree on, and it does not change with the checkout directory.
+    """
+    name = (frame.filename or "").replace("\\", "/")
+    stem = name.rsplit("/", 1)[-1]
+    if stem.endswith(".py"):
+        stem = stem[:-3]
+        if stem == "__init__" and "/" in name:
+            stem = name.rsplit("/", 2)[-2]
+    elif frame.module:
+        stem = _AIRFLOW_DAG_MODULE.sub("", frame.module).rsplit(".", 1)[-1]
+    function = (frame.function or "?").rsplit(".", 1)[-1]
+    return f"{stem or '?'}:{function}"
+
+
+def _frames(frames: Iterable[Frame], *, app: bool = False) -> list[str]:
     out: list[str] = []
     for frame in frames:
         if frame is None or (frame.function or "") in _SKIP_FUNCS:
@@ -133,7 +157,7 @@ def _frames(frames: Iterable[Frame]) -> list[str]:
         # interactive failure of a type look like the same code.
         if (frame.filename or "").startswith("<") and not frame.module:
             continue
-        token = frame_token(frame)
+        token = app_token(frame) if app else frame_token(frame)
         if out and out[-1] == token:  # recursion depth varies between runs
             continue
         out.append(token)
@@ -226,7 +250,8 @@ def _fingerprint(record: FailureRecord) -> Fingerprint:
         types = [_type(e) for e in chain]
         type_keys = [_type_key(e) for e in chain]
         messages = [_message(e) for e in chain]
-        in_app = [_frames(f for f in e.frames if f.in_app) for e in chain]
+        in_app = [_frames((f for f in e.frames if f is not None and f.in_app), app=True)
+                  for e in chain]
         all_frames = [_frames(e.frames) for e in chain]
         for t in types:
             features.add(f"type:{t}")

@@ -56,7 +56,8 @@ def _inspect_parser(prog: str) -> _Parser:
     )
     p.add_argument("path", help="the file to inspect (a path or a file:// URI)")
     p.add_argument(
-        "--expect-columns", metavar="A,B,C",
+        "--expect-columns",
+        metavar="A,B,C",
         help="expected column names in order; NAME:TYPE sets a type "
         "(integer, number, boolean, date, datetime, string)",
     )
@@ -64,24 +65,34 @@ def _inspect_parser(prog: str) -> _Parser:
     p.add_argument("--delimiter", metavar="CHAR", help="expected delimiter (',', ';', 'tab', '|')")
     p.add_argument("--encoding", metavar="NAME", help="expected encoding (utf-8, cp1252, ...)")
     p.add_argument(
-        "--schema", metavar="FILE",
-        help="a JSON schema file: {\"columns\": [...], \"types\": {...}, \"delimiter\": \",\"}, "
-        "or a Frictionless Table Schema {\"fields\": [{\"name\", \"type\"}]}",
+        "--schema",
+        metavar="FILE",
+        help='a JSON schema file: {"columns": [...], "types": {...}, "delimiter": ","}, '
+        'or a Frictionless Table Schema {"fields": [{"name", "type"}]}',
     )
     p.add_argument("--json", action="store_true", help="print a JSON report instead of text")
     p.add_argument(
-        "--budget", type=float, metavar="SECONDS",
+        "--budget",
+        type=float,
+        metavar="SECONDS",
         help="stop after this many seconds and say how much was scanned (default: no limit)",
     )
     p.add_argument(
-        "--max-bytes", type=int, metavar="N",
+        "--max-bytes",
+        type=int,
+        metavar="N",
         help="stop after reading N bytes of the file (default: no limit)",
     )
     return p
 
 
-def cli_inspect(argv: list[str], *, prog: str = "scribe inspect", out: TextIO | None = None,
-                err: TextIO | None = None) -> int:
+def cli_inspect(
+    argv: list[str],
+    *,
+    prog: str = "scribe inspect",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """``scribe inspect PATH [--expect-columns a,b,c] [--schema FILE] [--json]``; returns the
     exit status (0 no problems, 1 problems, 2 bad usage or unreadable)."""
     out = out or sys.stdout
@@ -103,7 +114,9 @@ def cli_inspect(argv: list[str], *, prog: str = "scribe inspect", out: TextIO | 
         return EXIT_USAGE
     exp: Expectation | None = None
     if args.expect_columns or args.expect_types or args.delimiter or args.encoding:
-        exp = expectation_from_cli(args.expect_columns, args.expect_types, args.delimiter, args.encoding)
+        exp = expectation_from_cli(
+            args.expect_columns, args.expect_types, args.delimiter, args.encoding
+        )
         if exp.problems:
             for p in exp.problems:
                 err.write(f"{prog}: error: {p}\n")
@@ -117,7 +130,9 @@ def cli_inspect(argv: list[str], *, prog: str = "scribe inspect", out: TextIO | 
         for p in schema.problems:
             err.write(f"{prog}: warning: {p}\n")
         exp = exp.merged_with(schema) if exp else schema
-    report = inspect_path(args.path, expect=exp, budget_seconds=args.budget, max_bytes=args.max_bytes)
+    report = inspect_path(
+        args.path, expect=exp, budget_seconds=args.budget, max_bytes=args.max_bytes
+    )
     if args.json:
         out.write(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -127,8 +142,13 @@ def cli_inspect(argv: list[str], *, prog: str = "scribe inspect", out: TextIO | 
     return EXIT_PROBLEMS if report.problems else EXIT_OK
 
 
-def cli_profile(argv: list[str], *, prog: str = "scribe profile", out: TextIO | None = None,
-                err: TextIO | None = None) -> int:
+def cli_profile(
+    argv: list[str],
+    *,
+    prog: str = "scribe profile",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """``scribe profile PATH [--json]``: print a cheap profile of a file that works (the lead
     stores it as the baseline for later failures).  Returns 0, or 2 for bad usage / unreadable."""
     out = out or sys.stdout
@@ -143,7 +163,9 @@ def cli_profile(argv: list[str], *, prog: str = "scribe profile", out: TextIO | 
     )
     parser.add_argument("path", help="the file to profile (a path or a file:// URI)")
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
-    parser.add_argument("--budget", type=float, metavar="SECONDS", help="time limit (default: none)")
+    parser.add_argument(
+        "--budget", type=float, metavar="SECONDS", help="time limit (default: none)"
+    )
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:

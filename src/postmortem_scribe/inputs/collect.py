@@ -106,8 +106,16 @@ class Findings:
         ``summary`` marks a problem about many rows (shown after the row-level ones, never
         capped)."""
         if summary:
-            self.summaries.append(Problem(message=message, line=line, record=record,
-                                          column=column, excerpt=excerpt(excerpt_text), code=code))
+            self.summaries.append(
+                Problem(
+                    message=message,
+                    line=line,
+                    record=record,
+                    column=column,
+                    excerpt=excerpt(excerpt_text),
+                    code=code,
+                )
+            )
             return True
         self.counts[code] += 1
         if self.counts[code] > self.per_code or len(self.problems) >= self.total:

@@ -13,7 +13,6 @@ import gzip
 import io
 import lzma
 import zipfile
-import zlib
 from typing import Any, BinaryIO
 
 from postmortem_scribe.inputs.budget import fmt_bytes
@@ -114,7 +113,8 @@ class LimitedStream:
             want = min(want, max(self.max_output - self.output, 0))
             if want == 0:
                 self._stop(
-                    f"decompression stopped after {fmt_bytes(self.output)} of output, the limit for "
+                    f"decompression stopped after {fmt_bytes(self.output)} of output, the limit "
+                    "for "
                     f"one input; only that much of the {self.kind} content was inspected"
                 )
                 return b""
@@ -150,8 +150,10 @@ class LimitedStream:
             ratio = self.output / max(self.counter.count, 1)
             self._stop(
                 f"decompression stopped after {fmt_bytes(self.output)} of output from "
-                f"{fmt_bytes(self.counter.count)} of {self.kind} input (ratio {ratio:,.0f}:1 is over "
-                f"the {self.max_ratio:,.0f}:1 limit): this looks like a decompression bomb, or data "
+                f"{fmt_bytes(self.counter.count)} of {self.kind} input (ratio {ratio:,.0f}:1 is "
+                "over "
+                f"the {self.max_ratio:,.0f}:1 limit): this looks like a decompression bomb, or "
+                "data "
                 "that is almost all repeated bytes; only the output so far was inspected"
             )
         return data
@@ -207,7 +209,8 @@ def open_compressed(
         mod = zstd_module()
         if mod is None:
             return None, (
-                "the file is Zstandard-compressed, and this Python cannot decompress it (Python 3.14 "
+                "the file is Zstandard-compressed, and this Python cannot decompress it (Python "
+                "3.14 "
                 "has compression.zstd; older versions need the 'zstandard' package). Decompress it "
                 "first with `zstd -d`, then inspect the result."
             )
@@ -225,26 +228,36 @@ def list_zip(raw: BinaryIO) -> tuple[zipfile.ZipFile | None, list[zipfile.ZipInf
     try:
         zf = zipfile.ZipFile(raw)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        return None, [], (
-            f"the file starts like a zip archive but its directory cannot be read ({exc}): it is "
-            "probably truncated (an interrupted download or copy?)."
+        return (
+            None,
+            [],
+            (
+                f"the file starts like a zip archive but its directory cannot be read ({exc}): it "
+                "is "
+                "probably truncated (an interrupted download or copy?)."
+            ),
         )
     members = [
-        info for info in zf.infolist()
+        info
+        for info in zf.infolist()
         if not info.is_dir() and not any(s in info.filename for s in _SKIP_MEMBERS)
     ]
     return zf, members, None
 
 
-def pick_member(members: list[zipfile.ZipInfo], wanted_format: str | None) -> zipfile.ZipInfo | None:
+def pick_member(
+    members: list[zipfile.ZipInfo], wanted_format: str | None
+) -> zipfile.ZipInfo | None:
     """The member to inspect: the only one, or the first whose name looks like data."""
     if not members:
         return None
     if len(members) == 1:
         return members[0]
     preferred = {
-        "csv": (".csv", ".tsv", ".txt"), "tsv": (".tsv", ".tab", ".txt", ".csv"),
-        "json": (".json",), "jsonl": (".jsonl", ".ndjson", ".json"),
+        "csv": (".csv", ".tsv", ".txt"),
+        "tsv": (".tsv", ".tab", ".txt", ".csv"),
+        "json": (".json",),
+        "jsonl": (".jsonl", ".ndjson", ".json"),
         "parquet": (".parquet", ".pq"),
     }.get(wanted_format or "", ())
     for ext in preferred + (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".txt", ".parquet"):
@@ -275,8 +288,13 @@ def open_zip_member(
         return None, f"the zip member {info.filename!r} cannot be opened: {exc}"
     declared = info.file_size / info.compress_size if info.compress_size else None
     stream = LimitedStream(
-        inner, counter, "zip", max_ratio=max_ratio, ratio_min_output=ratio_min_output,
-        max_output=max_output, declared_ratio=declared,
+        inner,
+        counter,
+        "zip",
+        max_ratio=max_ratio,
+        ratio_min_output=ratio_min_output,
+        max_output=max_output,
+        declared_ratio=declared,
     )
     # zipfile reads the compressed bytes through the shared file object; the counter sees them
     # because ZipFile was given the counting wrapper.

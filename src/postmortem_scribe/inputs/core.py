@@ -52,7 +52,7 @@ def add_note(report: InputReport, note: str) -> None:
     if notes is None:
         notes = []
         try:
-            setattr(report, "notes", notes)
+            setattr(report, "notes", notes)  # noqa: B010 - not a declared field (yet)
         except Exception:  # a slotted record would refuse; the note is then dropped
             return
     if note not in notes:
@@ -82,8 +82,12 @@ def inspect_path(
     Never raises; an internal error becomes :attr:`InputReport.error`.
     """
     report, _ = inspect_path_extras(
-        path, expect=expect, budget_seconds=budget_seconds, max_bytes=max_bytes,
-        max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
+        path,
+        expect=expect,
+        budget_seconds=budget_seconds,
+        max_bytes=max_bytes,
+        max_decompressed_bytes=max_decompressed_bytes,
+        max_ratio=max_ratio,
     )
     return report
 
@@ -109,8 +113,15 @@ def inspect_path_extras(
     extras = Extras()
     try:
         job = _Job(
-            report, extras, expect, Budget(budget_seconds, max_bytes),
-            max_decompressed_bytes, max_ratio, chunk_size, fast, sample_only,
+            report,
+            extras,
+            expect,
+            Budget(budget_seconds, max_bytes),
+            max_decompressed_bytes,
+            max_ratio,
+            chunk_size,
+            fast,
+            sample_only,
         )
         job.run(str(shown))
     except Exception as exc:  # never raise into the host: say what happened instead
@@ -129,7 +140,11 @@ def _local_path(path: str) -> tuple[str | None, str | None]:
 
         parsed = urlparse(path)
         if parsed.netloc not in ("", "localhost"):
-            return None, f"{path} names a file on another host ({parsed.netloc}); only local files can be inspected"
+            return (
+                None,
+                f"{path} names a file on another host ({parsed.netloc}); only local files can be "
+                "inspected",
+            )
         return unquote(parsed.path), None
     if "://" in path[:16]:
         scheme = path.split("://", 1)[0]
@@ -142,8 +157,15 @@ def _local_path(path: str) -> tuple[str | None, str | None]:
 
 class _Job:
     def __init__(
-        self, report: InputReport, extras: Extras, expect: Expectation | None, budget: Budget,
-        max_out: int | None, max_ratio: float | None, chunk_size: int, fast: bool,
+        self,
+        report: InputReport,
+        extras: Extras,
+        expect: Expectation | None,
+        budget: Budget,
+        max_out: int | None,
+        max_ratio: float | None,
+        chunk_size: int,
+        fast: bool,
         sample_only: bool,
     ) -> None:
         self.report = report
@@ -200,7 +222,10 @@ class _Job:
             r.complete = False
             return
         if not stat_mod.S_ISREG(st.st_mode):
-            r.error = f"{path} is not a regular file (a pipe, socket or device); only regular files are inspected"
+            r.error = (
+                f"{path} is not a regular file (a pipe, socket or device); only regular files "
+                "are inspected"
+            )
             r.complete = False
             return
         r.size_bytes = st.st_size
@@ -241,7 +266,9 @@ class _Job:
         self.extras.notes.append(text)
         add_note(self.report, text)
 
-    def expected_words(self, fmt: str | None, delim: str | None, header: list[str] | None) -> str | None:
+    def expected_words(
+        self, fmt: str | None, delim: str | None, header: list[str] | None
+    ) -> str | None:
         """The expected format in words: what the expectation or the file name asked for, else
         the conventions of the detected data format (nothing for non-data files)."""
         want = (self.exp.format if self.exp and self.exp.format else None) or self.want_format
@@ -269,8 +296,14 @@ class _Job:
             total = r.size_bytes
             self.note(self.budget.coverage_sentence(r.scanned_bytes, total))
         if r.expected is None:
-            header_trouble = {"duplicate_column", "blank_column", "header_whitespace",
-                              "invisible_character", "header_field_count", "no_header"}
+            header_trouble = {
+                "duplicate_column",
+                "blank_column",
+                "header_whitespace",
+                "invisible_character",
+                "header_field_count",
+                "no_header",
+            }
             shown_header = None if any(p.code in header_trouble for p in r.problems) else r.header
             r.expected = self.expected_words(r.format, r.delimiter, shown_header)
 
@@ -300,7 +333,10 @@ class _Job:
                 self.wrong_format(kind, head=head, compressed=True)
             fh.seek(0)
             stream, why = C.open_compressed(
-                fh, kind, max_ratio=self.max_ratio, max_output=self.max_out,
+                fh,
+                kind,
+                max_ratio=self.max_ratio,
+                max_output=self.max_out,
             )
             if stream is None:
                 r.error = why
@@ -341,12 +377,15 @@ class _Job:
         r.format = magic.kind
         if magic.kind == "parquet":
             self.note(
-                f"the {outer} file holds a Parquet file; Parquet needs random access, so decompress "
+                f"the {outer} file holds a Parquet file; Parquet needs random access, so "
+                "decompress "
                 "it to inspect the schema"
             )
             return
         if magic.kind == "tar":
-            self.note(f"the {outer} file holds a tar archive; extract it and inspect the files inside")
+            self.note(
+                f"the {outer} file holds a tar archive; extract it and inspect the files inside"
+            )
             if self.want_format not in (None, "tar"):
                 self.wrong_format("tar")
             return
@@ -386,17 +425,23 @@ class _Job:
             else:
                 self.note(f"inspected {member.filename!r} inside the zip archive")
             if (
-                self.max_ratio is not None and member.compress_size
+                self.max_ratio is not None
+                and member.compress_size
                 and member.file_size > C.DEFAULT_RATIO_MIN_OUTPUT
                 and member.file_size / member.compress_size > self.max_ratio
             ):
                 self.note(
                     f"{member.filename!r} declares {fmt_bytes(member.file_size)} from "
                     f"{fmt_bytes(member.compress_size)} compressed (ratio "
-                    f"{member.file_size / member.compress_size:,.0f}:1): a possible decompression bomb"
+                    f"{member.file_size / member.compress_size:,.0f}:1): a possible decompression "
+                    "bomb"
                 )
             stream, why = C.open_zip_member(
-                zf, member, counter, max_ratio=self.max_ratio, max_output=self.max_out,
+                zf,
+                member,
+                counter,
+                max_ratio=self.max_ratio,
+                max_output=self.max_out,
             )
             if stream is None:
                 r.error = why
@@ -433,7 +478,13 @@ class _Job:
     # ---- text level --------------------------------------------------------------------------
 
     def inspect_stream(
-        self, stream: Any, head: bytes, size: int, *, raw: BinaryIO | None, prefixed: bool = False,
+        self,
+        stream: Any,
+        head: bytes,
+        size: int,
+        *,
+        raw: BinaryIO | None,
+        prefixed: bool = False,
     ) -> None:
         """Text content from ``stream``; ``head`` is its first bytes (already consumed from
         ``stream`` when ``prefixed``)."""
@@ -443,10 +494,15 @@ class _Job:
         elif raw is not None:
             raw.seek(0)
         marker = S.sniff_text_markers(head)
-        if marker is not None and self.want_format not in (marker.kind,):
+        if marker is not None:
             r.format = marker.kind
             r.scanned_bytes = len(head) if raw is not None else self._progress_raw()
-            self.wrong_format(marker.kind, detail=marker.detail)
+            if self.want_format == marker.kind:
+                self.note(
+                    f"{S.NAMES.get(marker.kind, marker.kind)} is not a data format this tool checks"
+                )
+            else:
+                self.wrong_format(marker.kind, detail=marker.detail)
             return
         at_eof = len(head) < HEAD
         guess = E.detect(head, at_eof=at_eof)
@@ -506,7 +562,9 @@ class _Job:
     def _progress_raw(self) -> int:
         return self.stream.raw_consumed if self.stream is not None else 0
 
-    def _progress(self, raw: BinaryIO | None, bom: int, guess: E.EncodingGuess, holder: list[Any]) -> int:
+    def _progress(
+        self, raw: BinaryIO | None, bom: int, guess: E.EncodingGuess, holder: list[Any]
+    ) -> int:
         if self.stream is not None:
             return self.stream.raw_consumed
         if guess.wide and raw is not None:
@@ -518,7 +576,7 @@ class _Job:
 
     def content_format(self, text: str) -> str:
         stripped = text.lstrip("\ufeff \t\r\n")
-        if not stripped[:1] in ("{", "["):
+        if stripped[:1] not in ("{", "["):
             return "csv"
         lines = [ln for ln in stripped.splitlines() if ln.strip()]
         first = lines[0].strip() if lines else ""
@@ -536,7 +594,12 @@ class _Job:
                 # when the name says JSON Lines.
                 if self.want_format == "jsonl" or len(lines) > 2:
                     return "jsonl"
-        if stripped[:1] == "[" and "," in first[:200] and not ok_first and self.want_format in ("csv", "tsv"):
+        if (
+            stripped[:1] == "["
+            and "," in first[:200]
+            and not ok_first
+            and self.want_format in ("csv", "tsv")
+        ):
             return "csv"
         return "json"
 
@@ -545,16 +608,23 @@ class _Job:
         name = guess.name
         if want and E.same_encoding(want, name):
             return
-        if want and guess.ascii_only and name == "utf-8" and want in ("utf-8", "cp1252", "latin-1", "utf-8-sig"):
+        if (
+            want
+            and guess.ascii_only
+            and name == "utf-8"
+            and want in ("utf-8", "cp1252", "latin-1", "utf-8-sig")
+        ):
             return
         src = f" ({self.exp.source})" if want and self.exp and self.exp.source else ""
         if name == "utf-8-sig":
             if want in (None, "utf-8"):
                 self.f.add(
                     "bom",
-                    f"{self.name} starts with a UTF-8 byte-order mark (BOM, bytes EF BB BF), as Excel's "
+                    f"{self.name} starts with a UTF-8 byte-order mark (BOM, bytes EF BB BF), as "
+                    "Excel's "
                     "'CSV UTF-8' writes. pandas skips it, but csv.DictReader or json.load with "
-                    "encoding='utf-8' see it as part of the first name ('\\ufeffid' instead of 'id'). "
+                    "encoding='utf-8' see it as part of the first name ('\\ufeffid' instead of "
+                    "'id'). "
                     "Read with encoding='utf-8-sig', or save without a BOM.",
                     line=1,
                 )
@@ -565,7 +635,8 @@ class _Job:
                 f"{self.name} is {E.label(name)} text"
                 + (" without a byte-order mark" if guess.bom_missing else "")
                 + (f", but {E.label(want)} was expected{src}" if want else "")
-                + ". Most tools read UTF-8 by default and see a NUL byte between every letter. Save "
+                + ". Most tools read UTF-8 by default and see a NUL byte between every letter. "
+                "Save "
                 "it as UTF-8, or read it with encoding='utf-16'.",
                 line=1,
             )
@@ -576,7 +647,8 @@ class _Job:
                 f"{self.name} is not UTF-8: it looks like {E.label(name)}"
                 + (f" ({guess.evidence})" if guess.evidence else "")
                 + (f", but {E.label(want)} was expected{src}" if want else "")
-                + ". Readers expecting UTF-8 (pandas, Python's open()) fail with UnicodeDecodeError. "
+                + ". Readers expecting UTF-8 (pandas, Python's open()) fail with "
+                "UnicodeDecodeError. "
                 f"Save it as UTF-8, or read it with encoding='{name}'.",
                 line=_evidence_line(guess),
             )
@@ -589,7 +661,11 @@ class _Job:
             except UnicodeDecodeError:
                 example = None
             if example is not None:
-                shown = example.encode("utf-8").decode(want, "replace") if want not in ("utf-16", "utf-32") else "?"
+                shown = (
+                    example.encode("utf-8").decode(want, "replace")
+                    if want not in ("utf-16", "utf-32")
+                    else "?"
+                )
                 self.f.add(
                     "encoding_mismatch",
                     f"{self.name} is UTF-8 but {E.label(want)} was expected{src}: read as {want}, "
@@ -598,20 +674,32 @@ class _Job:
                     line=1,
                 )
 
-    def wrong_format(self, kind: str, *, head: bytes | None = None, compressed: bool = False,
-                     detail: str | None = None) -> None:
+    def wrong_format(
+        self,
+        kind: str,
+        *,
+        head: bytes | None = None,
+        compressed: bool = False,
+        detail: str | None = None,
+    ) -> None:
         want = self.want_format
         name = self.name
         what = S.NAMES.get(kind, kind)
         named = {
-            "csv": "CSV text", "tsv": "tab-separated text", "json": "a JSON document",
-            "jsonl": "JSON Lines", "parquet": "a Parquet file", "text": "text",
-            "xlsx": "an Excel workbook", "xls": "an Excel file",
+            "csv": "CSV text",
+            "tsv": "tab-separated text",
+            "json": "a JSON document",
+            "jsonl": "JSON Lines",
+            "parquet": "a Parquet file",
+            "text": "text",
+            "xlsx": "an Excel workbook",
+            "xls": "an Excel file",
         }.get(want or "", "data")
         if compressed:
             if kind == "zip":
                 msg = (
-                    f"{name} is named like {named} but it is a zip archive; its content was inspected "
+                    f"{name} is named like {named} but it is a zip archive; its content was "
+                    "inspected "
                     "(see below). Unzip it first, or name it .zip and read it as an archive."
                 )
             else:
@@ -629,12 +717,14 @@ class _Job:
         if kind == "xlsx":
             msg = (
                 f"{name} is an Excel workbook (.xlsx: a zip archive holding xl/workbook.xml), not "
-                f"{named}. Export it from Excel with File > Save As > 'CSV UTF-8 (Comma delimited)', "
+                f"{named}. Export it from Excel with File > Save As > 'CSV UTF-8 (Comma "
+                "delimited)', "
                 "or read it with pandas.read_excel()."
             )
         elif kind in ("xls", "ole"):
             msg = (
-                f"{name} is a legacy Excel/Office file (.xls, OLE2 format), not {named}. Save it from "
+                f"{name} is a legacy Excel/Office file (.xls, OLE2 format), not {named}. Save it "
+                "from "
                 "Excel as 'CSV UTF-8', or read it with pandas.read_excel()."
             )
         elif kind in ("docx", "pptx", "ods"):
@@ -646,7 +736,8 @@ class _Job:
             )
         elif kind == "html":
             msg = (
-                f"{name} is an HTML page{(' ' + detail) if detail else ''}, not {named}: probably an "
+                f"{name} is an HTML page{(' ' + detail) if detail else ''}, not {named}: probably "
+                "an "
                 "error or login page saved instead of the data (a failed download, an expired "
                 "link, an authentication redirect). Check the step that downloads it."
             )
@@ -658,13 +749,15 @@ class _Job:
             )
         elif kind == "lfs":
             msg = (
-                f"{name} is a Git LFS pointer{(' (' + detail + ')') if detail else ''}: a small text "
+                f"{name} is a Git LFS pointer{(' (' + detail + ')') if detail else ''}: a small "
+                "text "
                 f"file that stands in for the real data, which was never fetched. Run `git lfs "
                 "pull`, or enable LFS in the checkout step."
             )
         elif kind == "binary":
             msg = (
-                f"{name} holds binary data, not text: {detail or 'many'} of its first characters are "
+                f"{name} holds binary data, not text: {detail or 'many'} of its first characters "
+                "are "
                 "control bytes or invalid text. It is a different kind of file, encrypted, or "
                 f"corrupt; expected {named}."
             )
@@ -704,20 +797,30 @@ class _Job:
 
     # ---- formats -----------------------------------------------------------------------------
 
-    def inspect_json(self, stream: Any, content: str, progress: Any, holder: list[Any], size: int) -> None:
+    def inspect_json(
+        self, stream: Any, content: str, progress: Any, holder: list[Any], size: int
+    ) -> None:
         r = self.report
         r.format = content
         exp_cols = self.exp.columns if self.exp else None
         exp_types = self.exp.types if self.exp else None
         if content == "jsonl":
             res = json_check.check_jsonl(
-                stream, findings=self.f, budget=self.budget, progress=progress,
-                expected_columns=exp_cols, expected_types=exp_types,
+                stream,
+                findings=self.f,
+                budget=self.budget,
+                progress=progress,
+                expected_columns=exp_cols,
+                expected_types=exp_types,
             )
         else:
             res = json_check.check_json(
-                stream, findings=self.f, budget=self.budget, progress=progress,
-                expected_columns=exp_cols, expected_types=exp_types,
+                stream,
+                findings=self.f,
+                budget=self.budget,
+                progress=progress,
+                expected_columns=exp_cols,
+                expected_types=exp_types,
             )
         holder.append(res)
         r.header = res.columns
@@ -727,44 +830,69 @@ class _Job:
         complete = res.eof and not self.budget.stop_reason
         r.complete = complete
         if res.top in ("array", "wrapper") or content == "jsonl":
-            r.row_estimate = res.records if complete else _estimate(res.records, r.scanned_bytes, size)
-        if complete and content == "json" and any(p.code.startswith("json_") for p in self.f.problems):
-            self.note("a JSON document cannot be read past its first syntax error, so checking stopped there")
+            r.row_estimate = (
+                res.records if complete else _estimate(res.records, r.scanned_bytes, size)
+            )
+        if (
+            complete
+            and content == "json"
+            and any(p.code.startswith("json_") for p in self.f.problems)
+        ):
+            self.note(
+                "a JSON document cannot be read past its first syntax error, so checking stopped "
+                "there"
+            )
         if self.exp and self.exp.columns and res.columns is not None:
             seen = list(dict.fromkeys(list(res.columns) + list(res.column_types)))
             never = [c for c in self.exp.columns if c not in seen]
             if never:
                 # A key absent from every record is said once, not once per record.
-                kept = [p for p in self.f.problems if not (p.code == "missing_key" and p.column in never)]
-                self.f.counts["missing_key"] -= len(self.f.problems) - len(kept)
+                kept = [
+                    p
+                    for p in self.f.problems
+                    if not (p.code == "missing_key" and p.column in never)
+                ]
                 self.f.problems = kept
-                if self.f.counts["missing_key"] <= 0:
+                left = self.f.counts["missing_key"] - sum(res.missing_counts[c] for c in never)
+                shown = sum(1 for p in kept if p.code == "missing_key")
+                if left <= 0:
                     self.f.counts.pop("missing_key", None)
+                else:
+                    self.f.counts["missing_key"] = left
+                if left <= shown:
                     self.f.extra_lines.pop("missing_key", None)
             compare_columns(seen, self.exp, self.f, line=None, what="key")
 
     def inspect_csv(
-        self, stream: Any, sample_text: str, enc: str, progress: Any, holder: list[Any], size: int,
+        self,
+        stream: Any,
+        sample_text: str,
+        enc: str,
+        progress: Any,
+        holder: list[Any],
+        size: int,
         guess: E.EncodingGuess,
     ) -> None:
         r = self.report
-        preferred: list[str] = []
-        if self.exp and self.exp.delimiter:
-            preferred.append(self.exp.delimiter)
-        if self.want_format == "tsv":
-            preferred.append("\t")
-        elif self.want_format == "csv":
-            preferred.append(",")
+        expected = self.exp.delimiter if self.exp and self.exp.delimiter else None
+        hinted = {"tsv": "\t", "csv": ","}.get(self.want_format or "")
         cut = max(sample_text.rfind("\n"), sample_text.rfind("\r"))
-        dialect = csv_check.detect_dialect(sample_text[: cut + 1] if cut > 0 else sample_text, tuple(preferred))
+        dialect = csv_check.detect_dialect(
+            sample_text[: cut + 1] if cut > 0 else sample_text, expected=expected, hinted=hinted
+        )
         d = dialect.delimiter
         r.delimiter = d
         r.format = "tsv" if d == "\t" else "csv"
         self.delimiter_problems(d, dialect)
         exp_types = self.exp.types if self.exp else {}
         scanner = csv_check.CsvScanner(
-            delimiter=d, encoding=enc, findings=self.f, budget=self.budget, progress=progress,
-            expected_types=exp_types, fast=self.fast,
+            delimiter=d,
+            encoding=enc,
+            findings=self.f,
+            budget=self.budget,
+            progress=progress,
+            expected_types=exp_types,
+            fast=self.fast,
             on_header=self.on_header,
         )
         holder.append(scanner.res)
@@ -781,8 +909,13 @@ class _Job:
         self.extras.text_bytes = res.text_bytes
         self.extras.header_is_data = res.header_is_data
         self.extras.line_terminator = (
-            "mixed" if res.crlf_lines and res.lf_lines else "\r\n" if res.crlf_lines else
-            "\r" if res.cr_lines and not res.lf_lines else "\n"
+            "mixed"
+            if res.crlf_lines and res.lf_lines
+            else "\r\n"
+            if res.crlf_lines
+            else "\r"
+            if res.cr_lines and not res.lf_lines
+            else "\n"
         )
         r.scanned_bytes = progress()
         complete = res.eof and not self.budget.stop_reason
@@ -806,9 +939,11 @@ class _Job:
                 self.f.add(
                     "no_header",
                     f"line {line} looks like data, not a header: none of its values is an expected "
-                    f"column name. The file seems to have no header row; expected the first line to "
+                    "column name. The file seems to have no header row; expected the first line "
+                    "to "
                     f"be: {(self.report.delimiter or ',').join(exp.columns)}",
-                    line=line, excerpt_text=(self.report.delimiter or ",").join(header),
+                    line=line,
+                    excerpt_text=(self.report.delimiter or ",").join(header),
                 )
                 return
             # Names with stray spaces or invisible characters already have their own problem;
@@ -824,8 +959,10 @@ class _Job:
         if want and want != d and dialect.fields >= 2:
             self.f.add(
                 "delimiter",
-                f"values are separated by {delim_shown(d)} ({delim_name(d)}s), but {delim_shown(want)} "
-                f"was expected{src}: a reader splitting on {delim_shown(want)} sees each line as one "
+                f"values are separated by {delim_shown(d)} ({delim_name(d)}s), but "
+                f"{delim_shown(want)} "
+                f"was expected{src}: a reader splitting on {delim_shown(want)} sees each line as "
+                "one "
                 f"column. Write the file with {delim_shown(want)}, or read it with sep={d!r}.",
                 line=1,
             )
@@ -835,7 +972,8 @@ class _Job:
                 self.f.add(
                     "delimiter",
                     f"{self.name} is named .csv but its values are separated by {delim_shown(d)} "
-                    f"({delim_name(d)}s), not commas: a reader using the default ',' sees each line "
+                    f"({delim_name(d)}s), not commas: a reader using the default ',' sees each "
+                    "line "
                     f"as one column. Read it with sep={d!r}, or write it with commas.",
                     line=1,
                 )

@@ -123,15 +123,17 @@ class Dialect:
     """Whether the sample uses quoted values."""
 
 
-def detect_dialect(text: str, preferred: tuple[str, ...] = ()) -> Dialect:
+def detect_dialect(text: str, expected: str | None = None, hinted: str | None = None) -> Dialect:
     """Pick the delimiter that splits the sample rows most consistently into 2+ fields.
 
-    ``preferred`` breaks ties (the expected delimiter, then the one the file name suggests).
+    Ranking: the share of rows with the most common field count; then the ``expected``
+    delimiter (from an expectation); then more fields; then the delimiter the file name hints
+    at (``.tsv`` -> tab); then the order of :data:`CANDIDATES`.
     """
     lines = text.splitlines(keepends=True)[:200]
-    best: tuple[float, int, int, str, int] | None = None
-    order = list(dict.fromkeys(list(preferred) + list(CANDIDATES)))
-    for rank, d in enumerate(order):
+    order = list(dict.fromkeys([d for d in (expected, hinted) if d] + list(CANDIDATES)))
+    best: tuple[tuple[float, bool, int, bool, int], str, int] | None = None
+    for index, d in enumerate(order):
         if d not in text:
             continue
         counts: list[int] = []
@@ -149,16 +151,13 @@ def detect_dialect(text: str, preferred: tuple[str, ...] = ()) -> Dialect:
         if mode < 2:
             continue
         share = freq / len(counts)
-        key = (round(share, 2), -rank if d in preferred else -len(order) - rank, mode, d, freq)
-        # Higher share wins; a preferred delimiter wins ties; then earlier candidates.
-        score = (key[0], key[1], key[2])
-        if best is None or score > best[:3]:
-            best = (key[0], key[1], key[2], d, freq)
+        key = (round(share, 2), d == expected, mode, d == hinted, -index)
+        if best is None or key > best[0]:
+            best = (key, d, mode)
     if best is None:
-        fallback = preferred[0] if preferred else ","
-        return Dialect(fallback, True, 1, quoted='"' in text)
-    share, _, mode, d, _ = best
-    return Dialect(d, share >= 0.8, mode, quoted='"' in text)
+        return Dialect(expected or hinted or ",", True, 1, quoted='"' in text)
+    key, d, mode = best
+    return Dialect(d, key[0] >= 0.8, mode, quoted='"' in text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,9 +166,12 @@ def detect_dialect(text: str, preferred: tuple[str, ...] = ()) -> Dialect:
 
 
 def _quote_anomaly(text: str, delim: str) -> tuple[int, str] | None:
-    """First quoting anomaly in one physical line: (field index, ``unclosed`` or ``after_quote``)."""
-    i, n, field_idx = 0, len(text.rstrip("\r\n")), 0
+    """The first quoting anomaly in one physical line.
+
+    Returns (field index, ``unclosed`` or ``after_quote``), or ``None``.
+    """
     body = text.rstrip("\r\n")
+    i, n, field_idx = 0, len(body), 0
     at_start = True
     while i < n:
         ch = body[i]
@@ -200,9 +202,11 @@ def _quote_anomaly(text: str, delim: str) -> tuple[int, str] | None:
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _SHAPE_TABLE = str.maketrans(
-    {**{c: "9" for c in "0123456789"},
-     **{c: "a" for c in "abcdefghijklmnopqrstuvwxyz"},
-     **{c: "A" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}}
+    {
+        **{c: "9" for c in "0123456789"},
+        **{c: "a" for c in "abcdefghijklmnopqrstuvwxyz"},
+        **{c: "A" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+    }
 )
 _RUNS = re.compile(r"(.)\1+")
 
@@ -214,9 +218,9 @@ def _shape(value: str) -> str:
 
 def _header_looks_like_data(row: list[str]) -> bool:
     kinds = [V.kind_of(v) for v in row if v.strip()]
-    return bool(kinds) and sum(k in ("integer", "number", "date", "datetime") for k in kinds) >= max(
-        1, len(kinds) // 2
-    )
+    return bool(kinds) and sum(
+        k in ("integer", "number", "date", "datetime") for k in kinds
+    ) >= max(1, len(kinds) // 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,7 +262,6 @@ class _Feeder:
         self.last: bytes | None = None
         self.head: list[bytes] = []
         """The first few lines of the current record, for excerpts of multi-line records."""
-        self.stop = False
 
     def load(self, chunk: bytes, check: bool = True) -> None:
         if check:
@@ -279,7 +282,7 @@ class _Feeder:
 
     def __next__(self) -> str:
         if self.i >= len(self.lines):
-            if self.stop or self.scan.budget.check(self.scan.progress()):
+            if self.scan.budget.check(self.scan.progress()):
                 raise StopIteration
             chunk = self.chunker.next()
             if chunk is None:
@@ -332,15 +335,15 @@ class CsvScanner:
         self._mismatch: Counter[str] = Counter()
         self._mismatch_first: dict[str, int] = {}
         self._type_columns: list[tuple[int, str, str]] = []
-        self._types_for_guess: list[str] = []
         self._fast_ready = False
         self._first_crlf: int | None = None
         self._first_lf: int | None = None
         self._first_cr: int | None = None
-        self._bad_encoding_reported = 0
+        self._encoding_done = False
         self._last_byte = b"\n"
+        self._nul_bytes = 0
         self._hdr_from: int | None = None
-        """First line checked for repeated headers at byte level; earlier ones are checked per row."""
+        """First line checked for repeated headers at byte level (earlier ones: per row)."""
         d = delimiter.encode("latin-1") if len(delimiter) == 1 and ord(delimiter) < 128 else None
         self._dbyte = d if d not in (None, b'"', b"\r", b"\n") else None
 
@@ -356,9 +359,10 @@ class CsvScanner:
 
     @staticmethod
     def _line_text(chunk: bytes, pos: int) -> bytes:
-        start = max(chunk.rfind(b"\n", 0, pos), chunk.rfind(b"\r", 0, max(pos - 1, 0))) + 1
-        end = chunk.find(b"\n", pos)
-        return chunk[start : end if end >= 0 else len(chunk)][:400]
+        """The physical line around byte ``pos`` (lines end at LF, CRLF or a lone CR)."""
+        start = max(chunk.rfind(b"\n", 0, pos), chunk.rfind(b"\r", 0, pos)) + 1
+        ends = [e for e in (chunk.find(b"\n", pos), chunk.find(b"\r", pos)) if e >= 0]
+        return chunk[start : min(ends) if ends else len(chunk)][:400]
 
     def chunk_checks(self, chunk: bytes) -> None:
         """Byte-level checks on a whole chunk: encoding, NUL bytes, a BOM or the header repeated
@@ -388,44 +392,56 @@ class CsvScanner:
             self._first_lf = self._line_of(chunk, chunk.find(b"\n"))
         ascii_only = chunk.isascii()
         # Encoding.
-        if not ascii_only and self._bad_encoding_reported < 3:
+        if not ascii_only:
             self._check_encoding(chunk)
-        # NUL bytes.
-        pos = chunk.find(b"\x00")
-        while pos >= 0 and f.wants("nul_bytes"):
-            line = self._line_of(chunk, pos)
-            f.add(
-                "nul_bytes",
-                f"line {line:,} contains a NUL byte (0x00). Text files never contain NUL bytes; "
-                "this usually means binary data, or a UTF-16 file read as if it were 8-bit, or a "
-                "file padded with zeros after a crash. Remove the NUL bytes.",
-                line=line,
-                excerpt_text=self._line_text(chunk, pos).decode(self.encoding, "replace"),
-            )
-            nxt = chunk.find(b"\n", pos)
-            pos = chunk.find(b"\x00", nxt) if nxt >= 0 else -1
-        if pos >= 0:
-            f.counts["nul_bytes"] += 1
+        # NUL bytes: the first one in full, then only a count (a NUL-padded file has millions).
+        nuls = chunk.count(b"\x00")
+        if nuls:
+            if self._nul_bytes == 0:
+                pos = chunk.find(b"\x00")
+                line = self._line_of(chunk, pos)
+                f.add(
+                    "nul_bytes",
+                    f"line {line:,} contains a NUL byte (0x00). Text files never contain NUL "
+                    "bytes; "
+                    "this usually means binary data, or a UTF-16 file read as if it were 8-bit, or "
+                    "a file padded with zeros after a crash. Remove the NUL bytes.",
+                    line=line,
+                    excerpt_text=self._line_text(chunk, pos).decode(self.encoding, "replace"),
+                )
+            self._nul_bytes += nuls
         # A byte-order mark after the start: two files concatenated, or an editor's mistake.
         if self.encoding == "utf-8" and not ascii_only:
-            pos = chunk.find(b"\xef\xbb\xbf")
-            while pos >= 0 and f.wants("bom_mid_file"):
+            bom = b"\xef\xbb\xbf"
+            total = chunk.count(bom)
+            pos = chunk.find(bom)
+            seen = 0
+            while pos >= 0 and (
+                f.wants("bom_mid_file") or len(f.extra_lines.get("bom_mid_file", [])) < 5
+            ):
                 line = self._line_of(chunk, pos)
                 f.add(
                     "bom_mid_file",
-                    f"line {line:,} contains a byte-order mark (BOM, bytes EF BB BF) that is not at "
+                    f"line {line:,} contains a byte-order mark (BOM, bytes EF BB BF) that is not "
+                    "at "
                     "the start of the file: files were probably concatenated, each with its own "
                     "BOM. It is invisible in editors but becomes part of the value. Remove it.",
                     line=line,
                     excerpt_text=self._line_text(chunk, pos).decode("utf-8", "replace"),
                 )
-                pos = chunk.find(b"\xef\xbb\xbf", pos + 3)
+                seen += 1
+                pos = chunk.find(bom, pos + 3)
+            f.counts["bom_mid_file"] += total - seen
         # The header line again, in the middle of the data.
         if self.header_raw and len(self.header_raw) >= 3:
             if self._hdr_from is None:
                 self._hdr_from = self.res.lines + 1
             hr = self.header_raw
-            if self.res.lines and chunk.startswith(hr) and chunk[len(hr) : len(hr) + 1] in (b"\r", b"\n", b""):
+            if (
+                self.res.lines
+                and chunk.startswith(hr)
+                and chunk[len(hr) : len(hr) + 1] in (b"\r", b"\n", b"")
+            ):
                 self._repeated_header(chunk, 0)
             needle = b"\n" + hr
             pos = chunk.find(needle)
@@ -435,8 +451,9 @@ class CsvScanner:
                     self._repeated_header(chunk, pos + 1)
                 pos = chunk.find(needle, end)
 
-    def _repeated_header(self, chunk: bytes | None, pos: int, line: int | None = None,
-                         text: str | None = None) -> None:
+    def _repeated_header(
+        self, chunk: bytes | None, pos: int, line: int | None = None, text: str | None = None
+    ) -> None:
         if chunk is not None:
             line = self._line_of(chunk, pos)
             text = self._line_text(chunk, pos).decode(self.encoding, "replace")
@@ -450,36 +467,60 @@ class CsvScanner:
         )
 
     def _check_encoding(self, chunk: bytes) -> None:
+        """Report lines with bytes that are invalid in the encoding, the first few in full.
+
+        Each line is reported once; after ``per_code`` of them the check stops (decoding the
+        rest would cost a pass per error) and a summary says there may be more."""
         enc = self.encoding
-        if enc == "latin-1":
+        if enc == "latin-1" or self._encoding_done:
             return
-        try:
-            chunk.decode(enc)
-            return
-        except UnicodeDecodeError as exc:
-            pos = exc.start
-        bad = chunk[pos : pos + 4]
-        line = self._line_of(chunk, pos)
-        raw_line = self._line_text(chunk, pos)
-        if enc == "utf-8":
-            as_other = raw_line.decode("cp1252", "replace")
-            ch = bytes(bad[:1]).decode("cp1252", "replace")
-            msg = (
-                f"line {line:,} has the byte 0x{bad[0]:02X}, which is not valid UTF-8"
-                + (" (the file reads as UTF-8 before this line). " if line > 1 else ". ")
-                + f"In cp1252 (Windows 'ANSI', like Latin-1 for most letters) that byte is {ch!r}, "
-                "so this part of the file was probably saved as cp1252. Readers expecting UTF-8 "
-                "(pandas, Python's open()) fail here with UnicodeDecodeError. Save the whole file "
-                "as UTF-8."
-            )
-            self.findings.add("encoding", msg, line=line, excerpt_text=as_other)
-        else:
-            msg = (
-                f"line {line:,} has the byte 0x{bad[0]:02X}, which has no meaning in {enc}; the file is "
-                "probably in another encoding. Save it as UTF-8."
-            )
-            self.findings.add("encoding", msg, line=line, excerpt_text=raw_line.decode("latin-1"))
-        self._bad_encoding_reported += 1
+        start = 0
+        while True:
+            try:
+                chunk[start:].decode(enc) if start else chunk.decode(enc)
+                return
+            except UnicodeDecodeError as exc:
+                pos = start + exc.start
+            if not self.findings.wants("encoding"):
+                self._encoding_done = True
+                self.findings.add(
+                    "encoding",
+                    f"more lines may have bytes that are not valid {enc}; only the first "
+                    f"{self.findings.per_code} are shown.",
+                    summary=True,
+                )
+                return
+            bad = chunk[pos]
+            line = self._line_of(chunk, pos)
+            raw_line = self._line_text(chunk, pos)
+            first = not self.findings.has("encoding")
+            if enc == "utf-8":
+                ch = bytes([bad]).decode("cp1252", "replace")
+                msg = (
+                    f"line {line:,} has the byte 0x{bad:02X}, which is not valid UTF-8"
+                    + (
+                        " (the file reads as UTF-8 before this line). "
+                        if first and line > 1
+                        else ". "
+                    )
+                    + f"In cp1252 (Windows 'ANSI', like Latin-1 for most letters) that byte is "
+                    f"{ch!r}, so this part of the file was probably saved as cp1252. Readers "
+                    "expecting UTF-8 (pandas, Python's open()) fail here with UnicodeDecodeError. "
+                    "Save the whole file as UTF-8."
+                )
+                shown = raw_line.decode("cp1252", "replace")
+            else:
+                msg = (
+                    f"line {line:,} has the byte 0x{bad:02X}, which has no meaning in {enc}; the "
+                    "file is probably in another encoding. Save it as UTF-8."
+                )
+                shown = raw_line.decode("latin-1")
+            self.findings.add("encoding", msg, line=line, excerpt_text=shown)
+            # Continue after this line: one problem per line.
+            ends = [e for e in (chunk.find(b"\n", pos), chunk.find(b"\r", pos)) if e >= 0]
+            if not ends:
+                return
+            start = min(ends) + 1
 
     # ---- fast path ---------------------------------------------------------------------------
 
@@ -516,7 +557,8 @@ class CsvScanner:
             return False
         red = chunk.translate(None, self._delete)
         if b"\r" in red:
-            if red.count(b"\r") != red.count(b"\r\n"):
+            # Count on the original: deleting bytes could make a lone CR look like CRLF.
+            if chunk.count(b"\r") != chunk.count(b"\r\n"):
                 return False
             red = red.replace(b"\r", b"")
         nl = red.count(b"\n")
@@ -591,7 +633,9 @@ class CsvScanner:
         """Scan everything the chunker gives (or until the budget stops it)."""
         chunker = head_chunker
         feeder = _Feeder(self, chunker)
-        reader = csv.reader(feeder, delimiter=self.delim, quotechar='"', doublequote=True, strict=True)
+        reader = csv.reader(
+            feeder, delimiter=self.delim, quotechar='"', doublequote=True, strict=True
+        )
         while True:
             if feeder.pending():
                 status = self._slow(reader, feeder)
@@ -619,7 +663,8 @@ class CsvScanner:
             line = self.res.lines + 1
             self.findings.add(
                 "long_line",
-                f"line {line:,} runs on for more than {fmt_bytes(MAX_LINE)} without a line break, so "
+                f"line {line:,} runs on for more than {fmt_bytes(MAX_LINE)} without a line break, "
+                "so "
                 "this is not line-based text (binary data, or a whole file on one line); the scan "
                 "stopped there.",
                 line=line,
@@ -670,7 +715,9 @@ class CsvScanner:
             self._set_header(row, start, feeder.first or b"")
             return
         if (self._hdr_from is None or start < self._hdr_from) and row == res.header:
-            self._repeated_header(None, 0, line=start, text=(feeder.first or b"").decode(self.encoding, "replace"))
+            self._repeated_header(
+                None, 0, line=start, text=(feeder.first or b"").decode(self.encoding, "replace")
+            )
         res.records += 1
         n = len(row)
         res.field_counts[n] += 1
@@ -716,10 +763,10 @@ class CsvScanner:
     def _sample(self, row: list[str], line: int, feeder: _Feeder) -> None:
         res = self.res
         res.sampled += 1
-        for kinds, value in zip(self._col_kinds, row):
+        for kinds, value in zip(self._col_kinds, row, strict=False):
             kinds[V.kind_of(value)] += 1
         if res.sampled <= 200:
-            for shapes, value in zip(self._shapes, row):
+            for shapes, value in zip(self._shapes, row, strict=False):
                 if len(shapes) <= 32:
                     shapes.add(_shape(value))
         for idx, name, typ in self._type_columns:
@@ -732,11 +779,16 @@ class CsvScanner:
                 continue
             hint = V.mismatch_hint(value, typ, self.delim)
             msg = (
-                f"line {line:,} (record {res.records:,}), column '{name}': {quote_value(value)} is not "
+                f"line {line:,} (record {res.records:,}), column '{name}': {quote_value(value)} "
+                "is not "
                 f"{V.describe_type(typ)}" + (f": {hint}" if hint else "") + "."
             )
             self.findings.add(
-                "type_mismatch", msg, line=line, record=res.records, column=name,
+                "type_mismatch",
+                msg,
+                line=line,
+                record=res.records,
+                column=name,
                 excerpt_text=(feeder.first or b"").decode(self.encoding, "replace"),
             )
 
@@ -764,9 +816,11 @@ class CsvScanner:
             elif guess is not None and guess < n - 2:
                 merged = row[guess] + d + row[guess + 1]
                 column = header[guess] if guess < len(header) else None
-                thousands = re.fullmatch(r"[+-]?\d{1,3}", row[guess].strip()) and re.fullmatch(
-                    r"\d{3}(\.\d+)?", row[guess + 1].strip()
-                ) and d == ","
+                thousands = (
+                    re.fullmatch(r"[+-]?\d{1,3}", row[guess].strip())
+                    and re.fullmatch(r"\d{3}(\.\d+)?", row[guess + 1].strip())
+                    and d == ","
+                )
                 if thousands:
                     msg = (
                         f"{where} has {n} fields but the header has {h}: the value in column "
@@ -782,8 +836,14 @@ class CsvScanner:
                         f'"{quote_value(merged)[1:-1]}".'
                     )
             else:
-                vals = ", ".join(quote_value(v) for v in extra[:3]) + (", ..." if len(extra) > 3 else "")
-                what = "the extra value is" if len(extra) == 1 else f"the {len(extra)} extra values are"
+                vals = ", ".join(quote_value(v) for v in extra[:3]) + (
+                    ", ..." if len(extra) > 3 else ""
+                )
+                what = (
+                    "the extra value is"
+                    if len(extra) == 1
+                    else f"the {len(extra)} extra values are"
+                )
                 msg = (
                     f"{where} has {n} fields but the header has {h}: {what} {vals}. "
                     f"Quote values that contain {plural}."
@@ -799,15 +859,20 @@ class CsvScanner:
                     f"{delim_shown(d)} throughout."
                 )
             else:
-                names = ", ".join(f"'{c}'" for c in missing[:4]) + (", ..." if len(missing) > 4 else "")
+                names = ", ".join(f"'{c}'" for c in missing[:4]) + (
+                    ", ..." if len(missing) > 4 else ""
+                )
                 msg = (
-                    f"{where} has {n} field{'s' if n != 1 else ''} but the header has {h}: no value "
+                    f"{where} has {n} field{'s' if n != 1 else ''} but the header has {h}: no "
+                    "value "
                     f"for {names}. Every line needs {h} values; leave a value empty "
                     + ("(two tabs in a row)" if d == "\t" else f"({d}{d})")
                     + " rather than leaving it out."
                 )
             column = missing[0] if missing else None
-        self.findings.add("ragged_row", msg, line=start, record=rec, column=column, excerpt_text=excerpt_text)
+        self.findings.add(
+            "ragged_row", msg, line=start, record=rec, column=column, excerpt_text=excerpt_text
+        )
 
     def _split_guess(self, row: list[str]) -> int | None:
         """Where an unquoted delimiter most likely split one value in two: the index ``i`` such
@@ -821,26 +886,28 @@ class CsvScanner:
         if not types:
             return None
         d = self.delim
-        best_i, best_score, tie = None, -1.0, False
+        scores: list[float] = []
         for i in range(len(row) - 1):
             merged = row[:i] + [row[i] + d + row[i + 1]] + row[i + 2 :]
             score = 0.0
-            for col, (value, typ) in enumerate(zip(merged, types)):
+            for col, (value, typ) in enumerate(zip(merged, types, strict=False)):
                 if typ in ("integer", "number", "boolean", "date", "datetime"):
-                    if V.matches(value, typ) or (
-                        typ == "number" and d == "," and _THOUSANDS.fullmatch(value.strip())
-                    ):
+                    if V.matches(value, typ):
                         score += 1.0
+                    elif typ == "number" and d == "," and _THOUSANDS.fullmatch(value.strip()):
+                        score += 1.5  # a specific sign, worth more than a plain match
                 elif col < len(self._shapes) and 0 < len(self._shapes[col]) <= 32:
                     if _shape(value) in self._shapes[col]:
                         score += 0.5
             if row[i + 1][:1] == " " and not row[i + 1][:2].isspace():
                 score += 0.25
-            if score > best_score:
-                best_i, best_score, tie = i, score, False
-            elif score == best_score:
-                tie = True
-        if tie:
+            scores.append(score)
+        best = max(scores)
+        if scores.count(best) > 1:
+            return None
+        best_i = scores.index(best)
+        # "The last value is extra" is the default reading; another split must be clearly better.
+        if best_i != len(row) - 2 and best - scores[-1] < 1.0:
             return None
         return best_i
 
@@ -866,8 +933,10 @@ class CsvScanner:
         anomaly = _quote_anomaly(first, self.delim)
         col_idx = anomaly[0] if anomaly else None
         column = header[col_idx] if col_idx is not None and col_idx < len(header) else None
-        col_words = f"column '{column}'" if column else (
-            f"field {col_idx + 1}" if col_idx is not None else "a value"
+        col_words = (
+            f"column '{column}'"
+            if column
+            else (f"field {col_idx + 1}" if col_idx is not None else "a value")
         )
         if "unexpected end of data" in message and self.budget.stop_reason:
             return  # the budget ended the input mid-record; that is not the file's fault
@@ -879,7 +948,10 @@ class CsvScanner:
                 f"everything from there to the end of the file ({spanned:,} line"
                 f"{'s' if spanned != 1 else ''}) was read as one value. Close the quote; inside a "
                 'quoted value write a quote as two quotes ("").',
-                line=start, record=rec, column=column, excerpt_text=first,
+                line=start,
+                record=rec,
+                column=column,
+                excerpt_text=first,
             )
         elif "field larger than field limit" in message:
             self._runaway(start, rec, column, col_words, first, feeder)
@@ -894,7 +966,10 @@ class CsvScanner:
                 f"{where}, {col_words}: a quoted value is followed by more text before the next "
                 f"{delim_name(self.delim)}, so the quotes are unbalanced. If the value contains a "
                 'quote, quote the whole value and double the inner quotes: "He said ""hi""".',
-                line=start, record=rec, column=column, excerpt_text=excerpt_src,
+                line=start,
+                record=rec,
+                column=column,
+                excerpt_text=excerpt_src,
             )
         elif "NUL" in message:
             if not self.findings.has("nul_bytes"):
@@ -904,16 +979,26 @@ class CsvScanner:
                 "stray_cr",
                 f"{where} contains a carriage return (CR) inside an unquoted value; readers treat "
                 "it as a line break and split the record. Remove it or quote the value.",
-                line=start, record=rec, excerpt_text=first,
+                line=start,
+                record=rec,
+                excerpt_text=first,
             )
         else:
             self.findings.add(
-                "unparseable_row", f"{where} could not be parsed: {message}.",
-                line=start, record=rec, excerpt_text=first,
+                "unparseable_row",
+                f"{where} could not be parsed: {message}.",
+                line=start,
+                record=rec,
+                excerpt_text=first,
             )
 
     def _runaway(
-        self, start: int, rec: int | None, column: str | None, col_words: str, first: str,
+        self,
+        start: int,
+        rec: int | None,
+        column: str | None,
+        col_words: str,
+        first: str,
         feeder: _Feeder,
     ) -> None:
         """A quoted value passed the csv module's field limit: almost always a missing closing
@@ -942,16 +1027,19 @@ class CsvScanner:
         if closed_at is None and not self.budget.stop_reason:
             spanned = self.res.lines - start + 1
             msg = (
-                f"line {start:,}" + (f" (record {rec:,})" if rec else "")
+                f"line {start:,}"
+                + (f" (record {rec:,})" if rec else "")
                 + f": the quote that opens the value in {col_words} is never closed, so everything "
-                f"from there to the end of the file ({spanned:,} lines) was read as one value. Close "
+                f"from there to the end of the file ({spanned:,} lines) was read as one value. "
+                "Close "
                 'the quote; inside a quoted value write a quote as two quotes ("").'
             )
             code = "unclosed_quote"
         else:
             end = closed_at or self.res.lines
             msg = (
-                f"line {start:,}" + (f" (record {rec:,})" if rec else "")
+                f"line {start:,}"
+                + (f" (record {rec:,})" if rec else "")
                 + f": a quoted value in {col_words} runs on for more than {limit:,} characters, "
                 f"to line {end:,}: a closing quote is probably missing, so lines {start:,}-{end:,} "
                 "were read as one value. Close the quote; inside a quoted value write a quote as "
@@ -969,7 +1057,8 @@ class CsvScanner:
         # Column types from the sample.
         if res.header is not None:
             res.column_types = {
-                name: V.infer_type(dict(kinds)) for name, kinds in zip(header, self._col_kinds)
+                name: V.infer_type(dict(kinds))
+                for name, kinds in zip(header, self._col_kinds, strict=False)
             }
         # More type mismatches than shown in full.
         for name, count in self._mismatch.items():
@@ -979,8 +1068,11 @@ class CsvScanner:
                 f.add(
                     "type_mismatch",
                     f"column '{name}': {count:,} of the first {res.sampled:,} values are not "
-                    f"{V.describe_type(typ)}" + (f" (more from line {first:,})" if first else "") + ".",
-                    column=name, summary=True,
+                    f"{V.describe_type(typ)}"
+                    + (f" (more from line {first:,})" if first else "")
+                    + ".",
+                    column=name,
+                    summary=True,
                 )
         # Most rows disagree with the header: the header is what is wrong.
         total = res.records
@@ -994,18 +1086,25 @@ class CsvScanner:
                     f.problems.remove(p)
                 moved = [p.line for p in ragged[3:] if p.line is not None]
                 f.extra_lines["ragged_row"] = (moved + f.extra_lines.get("ragged_row", []))[:5]
+                wrong = "missing column names" if more else "naming columns not in the data"
                 f.problems.insert(
                     0,
                     _problem(
                         "header_field_count",
                         f"the header (line {res.header_line:,}) has {self._ncols} names but "
                         f"{count:,} of {total:,} data rows have {common} fields: the header is "
-                        f"probably {'missing column names' if more else 'naming columns that are not in the data'}"
-                        f" (or uses a different delimiter). Make the header name every column once.",
+                        f"probably {wrong} (or uses a different delimiter). Make the header name "
+                        "every column once.",
                         line=res.header_line,
                     ),
                 )
                 f.counts["header_field_count"] += 1
+        if self._nul_bytes > 1:
+            f.add(
+                "nul_bytes",
+                f"the file has {self._nul_bytes:,} NUL bytes in all (only the first is shown).",
+                summary=True,
+            )
         # Line endings.
         open_end = 1 if res.text_bytes and self._last_byte not in (b"\n", b"\r") else 0
         res.lf_lines = max(res.lines - res.crlf_lines - res.cr_lines - open_end, 0)
@@ -1014,7 +1113,8 @@ class CsvScanner:
             f.add(
                 "mixed_line_endings",
                 f"line endings are mixed: {res.crlf_lines:,} lines end with CRLF (Windows) and "
-                f"{res.lf_lines:,} with LF (Unix), the minority first at line {minority_first or 0:,}. "
+                f"{res.lf_lines:,} with LF (Unix), the minority first at line "
+                f"{minority_first or 0:,}. "
                 "The file was probably stitched together from files made on different systems; "
                 "some tools keep a stray '\\r' at the end of the last value. Use one line ending "
                 "throughout.",
@@ -1031,7 +1131,8 @@ class CsvScanner:
             else:
                 f.add(
                     "stray_cr",
-                    f"line {self._first_cr or 0:,} ends with a carriage return alone (CR) while the "
+                    f"line {self._first_cr or 0:,} ends with a carriage return alone (CR) while "
+                    "the "
                     "rest use LF or CRLF: readers treat the CR as a line break, so the record is "
                     "split in two. Remove the stray CR characters.",
                     line=self._first_cr,
@@ -1052,9 +1153,7 @@ def _problem(code: str, message: str, line: int | None = None):  # type: ignore[
     return Problem(message=message, line=line, code=code)
 
 
-def check_header(
-    header: list[str], line: int, findings: Findings, *, delimiter: str = ","
-) -> None:
+def check_header(header: list[str], line: int, findings: Findings, *, delimiter: str = ",") -> None:
     """Problems in the names themselves: duplicates, blanks, surrounding spaces, invisible
     characters."""
     seen: dict[str, int] = {}
@@ -1064,13 +1163,15 @@ def check_header(
             hint = (
                 " An unnamed first column is usually a pandas index written by to_csv(); write "
                 "with index=False, or name it."
-                if i == 1 else ""
+                if i == 1
+                else ""
             )
             findings.add(
                 "blank_column",
                 f"{label} has no name in the header (line {line}); code that selects columns by "
                 f"name cannot reach it, and pandas calls it 'Unnamed: {i - 1}'.{hint}",
-                line=line, column=name,
+                line=line,
+                column=name,
             )
             continue
         invisible = [(j, ch) for j, ch in enumerate(name) if ch in INVISIBLE]
@@ -1079,32 +1180,44 @@ def check_header(
             clean = "".join(c for c in name if c not in INVISIBLE).strip()
             findings.add(
                 "invisible_character",
-                f"{label} name {quote_value(name)} contains an invisible character, U+{ord(ch):04X} "
+                f"{label} name {quote_value(name)} contains an invisible character, "
+                f"U+{ord(ch):04X} "
                 f"{INVISIBLE[ch]}, at position {j + 1}: it looks like '{clean}' but does not match "
                 f"'{clean}' in code. Remove it.",
-                line=line, column=name,
+                line=line,
+                column=name,
             )
         elif name != name.strip():
             findings.add(
                 "header_whitespace",
                 f"{label} is named {quote_value(name)}, with "
-                + ("leading and trailing" if name[:1].isspace() and name[-1:].isspace()
-                   else "leading" if name[:1].isspace() else "trailing")
-                + f" spaces: code that looks up '{name.strip()}' will not find it. Remove the spaces"
+                + (
+                    "leading and trailing"
+                    if name[:1].isspace() and name[-1:].isspace()
+                    else "leading"
+                    if name[:1].isspace()
+                    else "trailing"
+                )
+                + f" spaces: code that looks up '{name.strip()}' will not find it. Remove the "
+                "spaces"
                 + (
                     f" (a space after each {delim_name(delimiter)} in the header does this)."
-                    if name[:1] == " " else "."
+                    if name[:1] == " "
+                    else "."
                 ),
-                line=line, column=name,
+                line=line,
+                column=name,
             )
         key = name
         if key in seen:
             findings.add(
                 "duplicate_column",
-                f"columns {seen[key]} and {i} are both named {quote_value(name)}: pandas renames the "
+                f"columns {seen[key]} and {i} are both named {quote_value(name)}: pandas renames "
+                "the "
                 f"second to '{name}.1' and dict-based readers keep only one. Give every column a "
                 "unique name.",
-                line=line, column=name,
+                line=line,
+                column=name,
             )
         else:
             seen[key] = i

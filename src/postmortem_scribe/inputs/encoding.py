@@ -26,15 +26,34 @@ LABELS = {
 # Bytes that cp1252 leaves undefined; their presence means the file is not cp1252.
 _CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _ALIASES = {
-    "utf8": "utf-8", "utf-8": "utf-8", "utf_8": "utf-8", "ascii": "utf-8", "us-ascii": "utf-8",
-    "utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig",
-    "utf-16": "utf-16", "utf16": "utf-16", "utf-16le": "utf-16-le", "utf-16-le": "utf-16-le",
-    "utf_16_le": "utf-16-le", "utf-16be": "utf-16-be", "utf-16-be": "utf-16-be",
-    "utf_16_be": "utf-16-be", "utf-32": "utf-32", "utf-32-le": "utf-32-le",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf_8": "utf-8",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf8-sig": "utf-8-sig",
+    "utf_8_sig": "utf-8-sig",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16-le": "utf-16-le",
+    "utf_16_le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "utf-16-be": "utf-16-be",
+    "utf_16_be": "utf-16-be",
+    "utf-32": "utf-32",
+    "utf-32-le": "utf-32-le",
     "utf-32-be": "utf-32-be",
-    "cp1252": "cp1252", "windows-1252": "cp1252", "1252": "cp1252",
-    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
-    "l1": "latin-1", "8859": "latin-1",
+    "cp1252": "cp1252",
+    "windows-1252": "cp1252",
+    "1252": "cp1252",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "l1": "latin-1",
+    "8859": "latin-1",
 }
 
 
@@ -74,7 +93,7 @@ def same_encoding(a: str | None, b: str | None) -> bool:
 @dataclass
 class EncodingGuess:
     name: str
-    """Python codec name: utf-8, utf-8-sig, utf-16-le, utf-16-be, utf-32-le, utf-32-be, cp1252, latin-1."""
+    """Python codec name: utf-8, utf-8-sig, utf-16-le/-be, utf-32-le/-be, cp1252 or latin-1."""
     bom_bytes: int = 0
     """How many leading bytes are a byte-order mark."""
     ascii_only: bool = False

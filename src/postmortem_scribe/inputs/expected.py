@@ -94,7 +94,9 @@ def _types_into(exp: Expectation, items: Any, where: str) -> None:
             continue
         typ = V.normalize_type(raw_type)
         if typ is None:
-            exp.problems.append(f"{where}: column {name!r} has unknown type {raw_type!r}; not checked.")
+            exp.problems.append(
+                f"{where}: column {name!r} has unknown type {raw_type!r}; not checked."
+            )
         elif typ != "any":
             exp.types[name] = typ
 
@@ -121,16 +123,24 @@ def expectation_from_mapping(data: Any, *, source: str) -> Expectation:
     if "fields" in data:
         _types_into(exp, data["fields"], source)
     if isinstance(data.get("properties"), dict):
-        _types_into(exp, data["properties"] and [
-            {"name": k, **(v if isinstance(v, dict) else {})} for k, v in data["properties"].items()
-        ], source)
+        _types_into(
+            exp,
+            data["properties"]
+            and [
+                {"name": k, **(v if isinstance(v, dict) else {})}
+                for k, v in data["properties"].items()
+            ],
+            source,
+        )
     if "columns" in data:
         _types_into(exp, data["columns"], source)
     if isinstance(data.get("types"), dict):
         for name, raw in data["types"].items():
             typ = V.normalize_type(raw)
             if typ is None:
-                exp.problems.append(f"{source}: column {name!r} has unknown type {raw!r}; not checked.")
+                exp.problems.append(
+                    f"{source}: column {name!r} has unknown type {raw!r}; not checked."
+                )
             elif typ != "any":
                 exp.types[name] = typ
     dialect = data.get("dialect") if isinstance(data.get("dialect"), dict) else {}
@@ -141,7 +151,9 @@ def expectation_from_mapping(data: Any, *, source: str) -> Expectation:
     if isinstance(fmt, str) and fmt.lower() in FORMATS:
         exp.format = fmt.lower()
     elif isinstance(fmt, str) and fmt not in ("date", "date-time"):
-        exp.problems.append(f"{source}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+        exp.problems.append(
+            f"{source}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}."
+        )
     seen: set[str] = set()
     exp.columns = [c for c in exp.columns if not (c in seen or seen.add(c))]  # type: ignore[func-returns-value]
     return exp
@@ -164,7 +176,9 @@ def expectation_from_schema_file(path: str | os.PathLike[str]) -> Expectation:
     except json.JSONDecodeError as exc:
         return Expectation(
             source=source,
-            problems=[f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."],
+            problems=[
+                f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            ],
         )
     return expectation_from_mapping(data, source=source)
 
@@ -229,9 +243,14 @@ def expectation_from_profile(profile: dict[str, Any]) -> Expectation:
     Types are widened (integer -> number) and text columns left unchecked, because a sample of
     one good file is weaker evidence than a declared schema.
     """
-    exp = Expectation(source="the last successful run's input" + (
-        f" (profiled {profile['created_at']})" if isinstance(profile, dict) and profile.get("created_at") else ""
-    ))
+    exp = Expectation(
+        source="the last successful run's input"
+        + (
+            f" (profiled {profile['created_at']})"
+            if isinstance(profile, dict) and profile.get("created_at")
+            else ""
+        )
+    )
     if not isinstance(profile, dict):
         exp.problems.append("the stored profile is not a mapping; it was not used.")
         return exp
@@ -257,8 +276,12 @@ def expectation_from_profile(profile: dict[str, Any]) -> Expectation:
     return exp
 
 
-def expectation_from_cli(columns: str | None = None, types: str | None = None,
-                         delimiter: str | None = None, encoding: str | None = None) -> Expectation:
+def expectation_from_cli(
+    columns: str | None = None,
+    types: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Expectation:
     """``--expect-columns a,b,c`` (``name:type`` allowed) and friends."""
     exp = Expectation(source="the command line")
     for part in (columns or "").split(","):
@@ -291,13 +314,20 @@ def expectation_from_cli(columns: str | None = None, types: str | None = None,
 # --------------------------------------------------------------------------------------------
 
 _FORMAT_WORDS = {
-    "csv": "CSV", "tsv": "tab-separated text (TSV)", "json": "a JSON document",
-    "jsonl": "JSON Lines", "parquet": "Parquet",
+    "csv": "CSV",
+    "tsv": "tab-separated text (TSV)",
+    "json": "a JSON document",
+    "jsonl": "JSON Lines",
+    "parquet": "Parquet",
 }
 
 
-def describe(exp: Expectation | None, detected_format: str | None = None,
-             detected_delimiter: str | None = None, header: list[str] | None = None) -> str:
+def describe(
+    exp: Expectation | None,
+    detected_format: str | None = None,
+    detected_delimiter: str | None = None,
+    header: list[str] | None = None,
+) -> str:
     """One or two sentences on the expected format, for people.
 
     With an expectation it says what was declared; without one it states the conventions of the
@@ -306,7 +336,7 @@ def describe(exp: Expectation | None, detected_format: str | None = None,
     from postmortem_scribe.inputs.csv_check import delim_name, delim_shown
 
     fmt = (exp.format if exp and exp.format else None) or detected_format
-    cols = (exp.columns if exp and exp.columns else None)
+    cols = exp.columns if exp and exp.columns else None
     types = exp.types if exp else {}
 
     def col_list(names: list[str]) -> str:
@@ -317,25 +347,31 @@ def describe(exp: Expectation | None, detected_format: str | None = None,
         return ", ".join(parts) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
 
     if fmt in ("csv", "tsv", None, "text"):
-        d = (exp.delimiter if exp and exp.delimiter else None) or detected_delimiter or (
-            "\t" if fmt == "tsv" else ","
+        d = (
+            (exp.delimiter if exp and exp.delimiter else None)
+            or detected_delimiter
+            or ("\t" if fmt == "tsv" else ",")
         )
         enc = enc_label(exp.encoding) if exp and exp.encoding else "UTF-8"
         names = cols or header
         text = (
-            f"{'TSV' if d == chr(9) else 'CSV'} text in {enc}: one record per line, values separated by "
+            f"{'TSV' if d == chr(9) else 'CSV'} text in {enc}: one record per line, values "
+            "separated by "
             f"{delim_shown(d)} ({delim_name(d)}), the first line a header"
         )
         if names:
-            text += f" naming the {len(names)} column{'s' if len(names) != 1 else ''} in order: {col_list(names)}"
+            plural = "s" if len(names) != 1 else ""
+            text += f" naming the {len(names)} column{plural} in order: {col_list(names)}"
             text += f"; every line with exactly {len(names)} values"
         text += (
-            f". A value that contains {delim_shown(d)}, a double quote or a line break is enclosed in "
+            f". A value that contains {delim_shown(d)}, a double quote or a line break is "
+            "enclosed in "
             'double quotes, with quotes inside written twice ("").'
         )
     elif fmt == "json":
         text = (
-            "one JSON document (RFC 8259) in UTF-8: names and strings in double quotes, no trailing "
+            "one JSON document (RFC 8259) in UTF-8: names and strings in double quotes, no "
+            "trailing "
             "commas, no comments, true/false/null in lower case"
         )
         if cols:
@@ -367,7 +403,11 @@ def _norm(name: str) -> str:
 
 
 def compare_columns(
-    actual: list[str], exp: Expectation, findings: Findings, *, line: int | None = 1,
+    actual: list[str],
+    exp: Expectation,
+    findings: Findings,
+    *,
+    line: int | None = 1,
     what: str = "column",
 ) -> None:
     """Missing, extra, renamed and reordered columns against the expectation."""
@@ -383,9 +423,9 @@ def compare_columns(
     for col in missing:
         cand = [c for c in free if _norm(c) == _norm(col)]
         if not cand:
-            cand = difflib.get_close_matches(col, free, n=1, cutoff=0.75) or difflib.get_close_matches(
-                _norm(col), [_norm(c) for c in free], n=1, cutoff=0.75
-            )
+            cand = difflib.get_close_matches(
+                col, free, n=1, cutoff=0.75
+            ) or difflib.get_close_matches(_norm(col), [_norm(c) for c in free], n=1, cutoff=0.75)
             if cand and cand[0] not in free:
                 cand = [c for c in free if _norm(c) == cand[0]]
         if cand:
@@ -396,29 +436,43 @@ def compare_columns(
             new = renamed[col]
             findings.add(
                 "renamed_column",
-                f"{what} '{col}' is missing, and the file has {quote_value(new)} instead, which looks "
+                f"{what} '{col}' is missing, and the file has {quote_value(new)} instead, which "
+                "looks "
                 f"like the same {what} renamed{src}. Use the expected name '{col}'.",
-                line=line, column=new,
+                line=line,
+                column=new,
             )
         else:
             findings.add(
                 "missing_column",
                 f"{what} '{col}' is missing{src}. The file has: "
-                + ", ".join(actual[:12]) + (", ..." if len(actual) > 12 else "") + ".",
-                line=line, column=col,
+                + ", ".join(actual[:12])
+                + (", ..." if len(actual) > 12 else "")
+                + ".",
+                line=line,
+                column=col,
             )
     for col in free:
         findings.add(
             "extra_column",
-            f"{what} {quote_value(col)} is not expected{src}; if it is a new {what} on purpose, add it "
+            f"{what} {quote_value(col)} is not expected{src}; if it is a new {what} on purpose, "
+            "add it "
             "to the expected columns, otherwise remove it.",
-            line=line, column=col,
+            line=line,
+            column=col,
         )
-    if not missing and not extra and list(actual) != list(expected) and len(actual) == len(expected):
+    if (
+        not missing
+        and not extra
+        and list(actual) != list(expected)
+        and len(actual) == len(expected)
+    ):
         findings.add(
             "column_order",
             f"the {what}s are all there but in a different order{src}: expected "
-            + ", ".join(expected[:12]) + "; found " + ", ".join(actual[:12])
+            + ", ".join(expected[:12])
+            + "; found "
+            + ", ".join(actual[:12])
             + ". Readers that go by position will mix up the values.",
             line=line,
         )

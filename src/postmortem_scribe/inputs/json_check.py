@@ -47,6 +47,8 @@ class JsonResult:
     eof: bool = False
     text_bytes: int = 0
     lines: int = 0
+    missing_counts: Counter[str] = field(default_factory=Counter)
+    """How many sampled records lacked each expected key."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def explain(msg: str, doc: str, pos: int) -> tuple[str, str]:
         )
     if msg.startswith("Expecting property name"):
         if ch == "'":
-            return "json_syntax", "names must be in double quotes (\"name\"), not single quotes"
+            return "json_syntax", 'names must be in double quotes ("name"), not single quotes'
         if ch == "}":
             return "json_syntax", (
                 "there is a comma after the last member of an object (a trailing comma before "
@@ -103,7 +105,8 @@ def explain(msg: str, doc: str, pos: int) -> tuple[str, str]:
         )
     if msg.startswith("Expecting ',' delimiter"):
         return "json_syntax", (
-            f"a comma is missing before {shown}: items in an object or array are separated by commas"
+            f"a comma is missing before {shown}: items in an object or array are separated by "
+            "commas"
         )
     if msg.startswith("Expecting ':' delimiter"):
         return "json_syntax", f"a ':' is missing between a name and its value (found {shown})"
@@ -113,7 +116,9 @@ def explain(msg: str, doc: str, pos: int) -> tuple[str, str]:
             "the file is cut off"
         )
     if msg.startswith("Invalid control character"):
-        what = {"\n": "a line break", "\t": "a tab", "\r": "a carriage return"}.get(ch, "a control character")
+        what = {"\n": "a line break", "\t": "a tab", "\r": "a carriage return"}.get(
+            ch, "a control character"
+        )
         return "json_syntax", (
             f"{what} appears raw inside a string; inside JSON strings write it as an escape "
             "(\\n, \\t)"
@@ -208,14 +213,21 @@ def json_matches(value: Any, typ: str) -> bool:
 def _json_type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return {dict: "an object", list: "an array", str: "a string", int: "a number",
-            float: "a number"}.get(type(value), "a value")
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), "a value")
 
 
 class _Records:
     """Checks on records (objects) of an array or of JSON Lines."""
 
-    def __init__(self, findings: Findings, expected_columns: list[str], expected_types: dict[str, str]):
+    def __init__(
+        self, findings: Findings, expected_columns: list[str], expected_types: dict[str, str]
+    ):
         self.f = findings
         self.expected_columns = expected_columns
         self.expected_types = {k: v for k, v in expected_types.items() if v not in ("any",)}
@@ -223,9 +235,11 @@ class _Records:
         self.kinds: dict[str, Counter[str]] = {}
         self.sampled = 0
         self.non_objects = 0
+        self.missing_counts: Counter[str] = Counter()
 
-    def add(self, value: Any, record: int, line: int | None,
-            excerpt_src: str | Callable[[], str] | None) -> None:
+    def add(
+        self, value: Any, record: int, line: int | None, excerpt_src: str | Callable[[], str] | None
+    ) -> None:
         """Check one record; ``excerpt_src`` is the record's text or a function making it
         (called only when a problem is kept, so that clean records cost nothing extra)."""
 
@@ -240,7 +254,9 @@ class _Records:
                     "not_an_object",
                     f"{where} is {_json_type_name(value)}, not an object like the other records; "
                     "every record should be an object with the same names.",
-                    line=line, record=record, excerpt_text=ex() if self.f.wants("not_an_object") else None,
+                    line=line,
+                    record=record,
+                    excerpt_text=ex() if self.f.wants("not_an_object") else None,
                 )
             return
         if self.columns is None:
@@ -253,12 +269,16 @@ class _Records:
         for col in self.expected_columns:
             if col in value:
                 continue
+            self.missing_counts[col] += 1
             if self.f.wants("missing_key"):
                 self.f.add(
                     "missing_key",
                     f"{where} has no {quote_value(col)} key; every record should have it (write "
                     "null for a missing value).",
-                    line=line, record=record, column=col, excerpt_text=ex(),
+                    line=line,
+                    record=record,
+                    column=col,
+                    excerpt_text=ex(),
                 )
             else:
                 self.f.add("missing_key", "", line=line)
@@ -270,7 +290,11 @@ class _Records:
                 continue
             val = value[col]
             hint = ""
-            if isinstance(val, str) and typ in ("number", "integer") and V.kind_of(val) in ("integer", "number"):
+            if (
+                isinstance(val, str)
+                and typ in ("number", "integer")
+                and V.kind_of(val) in ("integer", "number")
+            ):
                 hint = ": it is a number written as a string (in quotes); write it without quotes"
             elif isinstance(val, str):
                 hint = V.mismatch_hint(val, typ)
@@ -280,7 +304,10 @@ class _Records:
                 "type_mismatch",
                 f"{where}, key '{col}': {shown} is {_json_type_name(val)}, not "
                 f"{V.describe_type(typ)}{hint}.",
-                line=line, record=record, column=col, excerpt_text=ex(),
+                line=line,
+                record=record,
+                column=col,
+                excerpt_text=ex(),
             )
 
     def column_types(self) -> dict[str, str]:
@@ -295,18 +322,21 @@ class _Records:
 class _Text:
     """Decoded text from a UTF-8 byte stream, block by block; reports the first invalid byte."""
 
-    def __init__(self, stream: Any, findings: Findings, res: JsonResult) -> None:
+    def __init__(
+        self, stream: Any, findings: Findings, res: JsonResult, block: int = BLOCK
+    ) -> None:
         self.stream = stream
+        self.block = block
         self.dec = codecs.getincrementaldecoder("utf-8")("strict")
         self.f = findings
         self.res = res
         self.eof = False
         self.bad = False
 
-    def read(self, size: int = BLOCK) -> str:
+    def read(self, size: int | None = None) -> str:
         if self.eof:
             return ""
-        data = self.stream.read(size)
+        data = self.stream.read(size or self.block)
         self.res.text_bytes += len(data)
         final = not data
         if final:
@@ -339,6 +369,7 @@ def check_json(
     expected_columns: list[str] | None = None,
     expected_types: dict[str, str] | None = None,
     whole_limit: int = WHOLE_LIMIT,
+    block: int = BLOCK,
 ) -> JsonResult:
     """Check one JSON document read from a UTF-8 byte stream.
 
@@ -346,11 +377,11 @@ def check_json(
     ``whole_limit`` bytes is parsed whole, and a larger one is checked token by token.
     """
     res = JsonResult("json")
-    text = _Text(stream, findings, res)
-    buf = text.read(BLOCK)
+    text = _Text(stream, findings, res, block)
+    buf = text.read()
     m = _WS.match(buf)
     while m.end() == len(buf) and not text.eof:
-        buf += text.read(BLOCK)
+        buf += text.read()
         m = _WS.match(buf)
     pos = m.end()
     if pos >= len(buf):
@@ -363,18 +394,26 @@ def check_json(
         _stream_array(buf, pos, text, res, recs, findings, budget, progress)
     else:
         while not text.eof and len(buf) <= whole_limit:
-            buf += text.read(BLOCK)
+            buf += text.read()
         if text.eof:
             _whole(buf, res, recs, findings)
         else:
             _tokenize(buf, text, res, findings, budget, progress)
     res.columns = recs.columns
     res.column_types = recs.column_types()
+    res.missing_counts = recs.missing_counts
     return res
 
 
-def _syntax_problem(findings: Findings, msg: str, buf: str, pos: int, line: int,
-                    record: int | None = None, res: JsonResult | None = None) -> None:
+def _syntax_problem(
+    findings: Findings,
+    msg: str,
+    buf: str,
+    pos: int,
+    line: int,
+    record: int | None = None,
+    res: JsonResult | None = None,
+) -> None:
     if res is not None:
         res.eof = True  # nothing after a syntax error can be read: the check is finished
     code, words = explain(msg, buf, pos)
@@ -394,14 +433,17 @@ def _syntax_problem(findings: Findings, msg: str, buf: str, pos: int, line: int,
         hint = (
             " Each line holds its own JSON value: this is JSON Lines. Name it .jsonl, or read it "
             "with pandas.read_json(..., lines=True)."
-            if looks_jsonl else
-            " Two documents were probably concatenated; a JSON file holds exactly one value "
+            if looks_jsonl
+            else " Two documents were probably concatenated; a JSON file holds exactly one value "
             "(wrap several in an array)."
         )
-        findings.add(code, f"{where}: {words}.{hint}", line=line, excerpt_text=_line_excerpt(buf, pos))
+        findings.add(
+            code, f"{where}: {words}.{hint}", line=line, excerpt_text=_line_excerpt(buf, pos)
+        )
         return
-    findings.add(code, f"{where}: {words}.", line=line, record=record,
-                 excerpt_text=_line_excerpt(buf, pos))
+    findings.add(
+        code, f"{where}: {words}.", line=line, record=record, excerpt_text=_line_excerpt(buf, pos)
+    )
 
 
 def _whole(buf: str, res: JsonResult, recs: _Records, findings: Findings) -> None:
@@ -414,19 +456,23 @@ def _whole(buf: str, res: JsonResult, recs: _Records, findings: Findings) -> Non
         _syntax_problem(findings, exc.msg, buf, exc.pos, exc.lineno)
         return
     except RecursionError:
-        findings.add("json_too_deep", "the document is nested too deeply to be read (over 1,000 levels).")
+        findings.add(
+            "json_too_deep", "the document is nested too deeply to be read (over 1,000 levels)."
+        )
         return
     _constants(constants, buf, findings)
     if isinstance(value, dict):
         res.top = "object"
         res.columns = list(value)
         # A wrapper like {"data": [...]}: check the records inside.
-        for key, inner in value.items():
+        for inner in value.values():
             if isinstance(inner, list) and inner and all(isinstance(x, dict) for x in inner[:10]):
                 res.records = len(inner)
                 res.top = "wrapper"
                 for i, item in enumerate(inner[:SAMPLE_RECORDS], 1):
-                    recs.add(item, i, None, lambda item=item: json.dumps(item, ensure_ascii=False)[:200])
+                    recs.add(
+                        item, i, None, lambda item=item: json.dumps(item, ensure_ascii=False)[:200]
+                    )
                 res.columns = recs.columns
                 break
         if recs.columns is None:
@@ -452,8 +498,14 @@ def _constants(constants: list[str], buf: str, findings: Findings) -> None:
 
 
 def _stream_array(
-    buf: str, pos: int, text: _Text, res: JsonResult, recs: _Records, findings: Findings,
-    budget: Budget, progress: Callable[[], int],
+    buf: str,
+    pos: int,
+    text: _Text,
+    res: JsonResult,
+    recs: _Records,
+    findings: Findings,
+    budget: Budget,
+    progress: Callable[[], int],
 ) -> None:
     lines = _Lines()
     pos += 1  # past '['
@@ -466,9 +518,9 @@ def _stream_array(
         if index % 256 == 0 and budget.check(progress()):
             return
         # Keep at least a block of look-ahead so most elements parse on the first try.
-        if not text.eof and len(buf) - pos < BLOCK:
+        if not text.eof and len(buf) - pos < text.block:
             lines.shift(buf, pos)
-            buf = buf[pos:] + text.read(BLOCK)
+            buf = buf[pos:] + text.read()
             pos = 0
         m = _WS.match(buf, pos)
         pos = m.end()
@@ -495,17 +547,28 @@ def _stream_array(
             break
         if not expect_value:
             line = lines.at(buf, pos)
-            _syntax_problem(findings, "Expecting ',' delimiter", buf, pos, line, record=index + 1, res=res)
+            _syntax_problem(
+                findings, "Expecting ',' delimiter", buf, pos, line, record=index + 1, res=res
+            )
             res.records = index
             return
         while True:
             try:
                 value, end = decoder.raw_decode(buf, pos)
+                if not text.eof and end >= len(buf) - 16 and len(buf) - pos < MAX_ELEMENT:
+                    # The element may go on past the buffer (a number cut before its decimals).
+                    lines.shift(buf, pos)
+                    buf = buf[pos:] + text.read(max(text.block, len(buf) - pos))
+                    pos = 0
+                    continue
                 break
             except json.JSONDecodeError as exc:
-                if not text.eof and len(buf) - pos < MAX_ELEMENT:
+                # An element cut off by the end of the buffer fails at (or just before) the end,
+                # or as an unterminated string; anything else is a real error.
+                cut_off = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
+                if cut_off and not text.eof and len(buf) - pos < MAX_ELEMENT:
                     lines.shift(buf, pos)
-                    buf = buf[pos:] + text.read(max(BLOCK, len(buf) - pos))
+                    buf = buf[pos:] + text.read(max(text.block, len(buf) - pos))
                     pos = 0
                     continue
                 line = lines.at(buf, exc.pos)
@@ -513,12 +576,13 @@ def _stream_array(
                 res.records = index + 1
                 return
             except RecursionError:
-                findings.add("json_too_deep", f"record {index + 1:,} is nested too deeply to be read.")
+                findings.add(
+                    "json_too_deep", f"record {index + 1:,} is nested too deeply to be read."
+                )
                 return
         index += 1
         line = lines.at(buf, pos)
-        start = pos
-        recs.add(value, index, line, lambda: _line_excerpt(buf, start))
+        recs.add(value, index, line, lambda buf=buf, start=pos: _line_excerpt(buf, start))
         pos = end
         m = _WS.match(buf, pos)
         pos = m.end()
@@ -541,7 +605,7 @@ def _stream_array(
         if text.eof:
             break
         lines.shift(buf, pos)
-        buf, pos = text.read(BLOCK), 0
+        buf, pos = text.read(), 0
     res.eof = text.eof
     res.lines = lines.at(buf, len(buf))
 
@@ -554,7 +618,11 @@ _TOKEN = re.compile(
 
 
 def _tokenize(
-    buf: str, text: _Text, res: JsonResult, findings: Findings, budget: Budget,
+    buf: str,
+    text: _Text,
+    res: JsonResult,
+    findings: Findings,
+    budget: Budget,
     progress: Callable[[], int],
 ) -> None:
     """Syntax check of a large non-array document, token by token."""
@@ -570,12 +638,20 @@ def _tokenize(
         if count % 65536 == 0 and budget.check(progress()):
             return
         m = _TOKEN.match(buf, pos)
-        if m is None or (m.end() == len(buf) and not text.eof):
-            if not text.eof:
+        # A token ending near the end of the buffer may continue (a number cut before its
+        # decimals), so it is only trusted with some look-ahead behind it.
+        if m is None or (not text.eof and len(buf) - m.end() < 8):
+            # Maybe a token cut by the end of the buffer: read on, but only as far as a token
+            # can reach (long for a string, short for anything else), so that a real error in
+            # a huge file does not pull the rest of the file into memory.
+            start = _WS.match(buf, pos).end()
+            reach = MAX_ELEMENT if buf[start : start + 1] == '"' else max(2 * text.block, 1 << 20)
+            if not text.eof and len(buf) - pos < reach:
                 lines.shift(buf, pos)
-                buf = buf[pos:] + text.read(BLOCK)
+                buf = buf[pos:] + text.read()
                 pos = 0
                 continue
+        if m is None:
             ws = _WS.match(buf, pos).end()
             if ws >= len(buf):
                 if state == "done":
@@ -638,7 +714,9 @@ def _tokenize(
                 bad = True
         if bad:
             line = lines.at(buf, tok_pos)
-            _syntax_problem(findings, _expectation_msg(state, buf, tok_pos), buf, tok_pos, line, res=res)
+            _syntax_problem(
+                findings, _expectation_msg(state, buf, tok_pos), buf, tok_pos, line, res=res
+            )
             return
         pos = m.end()
     res.eof = True
@@ -721,8 +799,10 @@ def check_jsonl(
                 if isinstance(exc, UnicodeDecodeError):
                     findings.add(
                         "encoding",
-                        f"line {line_no:,} has bytes that are not valid UTF-8; save the file as UTF-8.",
-                        line=line_no, excerpt_text=text,
+                        f"line {line_no:,} has bytes that are not valid UTF-8; save the file as "
+                        "UTF-8.",
+                        line=line_no,
+                        excerpt_text=text,
                     )
                     continue
                 if findings.wants("json_line"):
@@ -731,15 +811,20 @@ def check_jsonl(
                     col = exc.colno + lead
                     if line_no == 1 and s in (b"{", b"["):
                         words = (
-                            "it holds only '" + s.decode() + "': the file looks like one JSON document "
-                            "spread over many lines (pretty-printed), not JSON Lines, which needs each "
+                            "it holds only '"
+                            + s.decode()
+                            + "': the file looks like one JSON document "
+                            "spread over many lines (pretty-printed), not JSON Lines, which needs "
+                            "each "
                             "value complete on its own line"
                         )
                     findings.add(
                         "json_line",
                         f"line {line_no:,} (record {res.records + 1:,}) is not valid JSON "
                         f"(column {col:,}): {words}.",
-                        line=line_no, record=res.records + 1, excerpt_text=text,
+                        line=line_no,
+                        record=res.records + 1,
+                        excerpt_text=text,
                     )
                 else:
                     findings.add("json_line", "", line=line_no)
@@ -757,4 +842,5 @@ def check_jsonl(
     res.lines = line_no
     res.columns = recs.columns
     res.column_types = recs.column_types()
+    res.missing_counts = recs.missing_counts
     return res

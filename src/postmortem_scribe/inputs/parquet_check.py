@@ -69,14 +69,17 @@ def check_parquet(path: str, size: int, findings: Findings, *, name: str) -> Par
     if head != MAGIC:
         findings.add(
             "wrong_format",
-            f"{name} does not start with the Parquet magic bytes 'PAR1', so it is not a Parquet file.",
+            f"{name} does not start with the Parquet magic bytes 'PAR1', so it is not a Parquet "
+            "file.",
         )
         return res
     if len(tail) < 8 or tail[4:] != MAGIC:
         findings.add(
             "parquet_truncated",
-            f"{name} starts like a Parquet file but does not end with the Parquet footer magic 'PAR1' "
-            f"(it is {fmt_bytes(size)}): the file is truncated, probably by an interrupted write or "
+            f"{name} starts like a Parquet file but does not end with the Parquet footer magic "
+            "'PAR1' "
+            f"(it is {fmt_bytes(size)}): the file is truncated, probably by an interrupted write "
+            "or "
             "download. Parquet keeps its schema in the footer, so nothing can be read. Write or "
             "fetch it again.",
         )
@@ -115,8 +118,13 @@ def check_parquet(path: str, size: int, findings: Findings, *, name: str) -> Par
     return res
 
 
-def parquet_type_problems(res: ParquetResult, expected_types: dict[str, str], findings: Findings) -> None:
-    """Compare the schema's types with the expected ones (integer fits number, date fits datetime)."""
+def parquet_type_problems(
+    res: ParquetResult, expected_types: dict[str, str], findings: Findings
+) -> None:
+    """Compare the schema's types with the expected ones.
+
+    An integer column satisfies an expected number, a date column an expected datetime.
+    """
     have = {k.lower(): (k, v) for k, v in res.column_types.items()}
     for col, typ in expected_types.items():
         if typ in ("any", "string") and typ != "string":

@@ -106,15 +106,19 @@ def _compare(report: InputReport, profile: dict[str, Any]) -> list[str]:
     if isinstance(old_h, list) and isinstance(new_h, list):
         out.extend(_column_changes([str(c) for c in old_h], [str(c) for c in new_h]))
     old_size, new_size = profile.get("size_bytes"), report.size_bytes
-    if isinstance(old_size, (int, float)) and isinstance(new_size, (int, float)) and _far_off(new_size, old_size):
+    if (
+        isinstance(old_size, (int, float))
+        and isinstance(new_size, (int, float))
+        and _far_off(new_size, old_size)
+    ):
         pct = f" ({100.0 * new_size / old_size:.1f}% of it)" if old_size else ""
-        out.append(
-            f"size is {fmt_bytes(new_size)}, far off the usual {fmt_bytes(old_size)}{pct}"
-        )
+        out.append(f"size is {fmt_bytes(new_size)}, far off the usual {fmt_bytes(old_size)}{pct}")
     old_rows, new_rows = profile.get("row_estimate"), report.row_estimate
     if (
-        isinstance(old_rows, int) and isinstance(new_rows, int)
-        and _far_off(new_rows, old_rows) and abs(new_rows - old_rows) > 10
+        isinstance(old_rows, int)
+        and isinstance(new_rows, int)
+        and _far_off(new_rows, old_rows)
+        and abs(new_rows - old_rows) > 10
     ):
         about = "" if report.complete else "about "
         out.append(f"{about}{new_rows:,} rows, far off the usual {old_rows:,}")
@@ -147,7 +151,9 @@ def _column_changes(old: list[str], new: list[str]) -> list[str]:
     return out
 
 
-def profile_from_report(report: InputReport, column_types: dict[str, str] | None = None) -> dict[str, Any]:
+def profile_from_report(
+    report: InputReport, column_types: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A profile built from a full report already at hand (no second read of the file)."""
     return {
         "profile_version": PROFILE_VERSION,

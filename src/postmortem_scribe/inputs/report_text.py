@@ -12,13 +12,28 @@ from postmortem_scribe.records import InputReport, Problem
 REPORT_VERSION = 1
 
 _FORMAT_LABEL = {
-    "csv": "CSV", "tsv": "TSV", "json": "JSON", "jsonl": "JSON Lines", "parquet": "Parquet",
-    "xlsx": "Excel workbook", "xls": "legacy Excel file", "html": "HTML page",
-    "xml": "XML document", "lfs": "Git LFS pointer", "binary": "binary data",
-    "gzip": "gzip", "zip": "zip archive", "pdf": "PDF", "text": "text",
+    "csv": "CSV",
+    "tsv": "TSV",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "parquet": "Parquet",
+    "xlsx": "Excel workbook",
+    "xls": "legacy Excel file",
+    "html": "HTML page",
+    "xml": "XML document",
+    "lfs": "Git LFS pointer",
+    "binary": "binary data",
+    "gzip": "gzip",
+    "zip": "zip archive",
+    "pdf": "PDF",
+    "text": "text",
 }
-_DELIM_LABEL = {",": "comma-separated", "\t": "tab-separated", ";": "semicolon-separated",
-                "|": "pipe-separated"}
+_DELIM_LABEL = {
+    ",": "comma-separated",
+    "\t": "tab-separated",
+    ";": "semicolon-separated",
+    "|": "pipe-separated",
+}
 
 
 def notes_of(report: InputReport) -> list[str]:
@@ -87,7 +102,9 @@ def _summary_line(report: InputReport) -> str:
         parts.append(fmt_bytes(report.size_bytes))
     if report.header is not None:
         names = ", ".join(report.header[:8]) + (", ..." if len(report.header) > 8 else "")
-        parts.append(f"{len(report.header)} column{'s' if len(report.header) != 1 else ''} ({names})")
+        parts.append(
+            f"{len(report.header)} column{'s' if len(report.header) != 1 else ''} ({names})"
+        )
     if report.row_estimate is not None:
         about = "" if report.complete else "about "
         unit = "records" if report.format in ("json", "jsonl") else "rows"
@@ -98,7 +115,9 @@ def _summary_line(report: InputReport) -> str:
 def _problem_lines(p: Problem) -> list[str]:
     out = [p.message]
     if p.excerpt:
-        out.append(f"    {p.line if p.line else '':>6} | {p.excerpt}" if p.line else f"    | {p.excerpt}")
+        out.append(
+            f"    {p.line if p.line else '':>6} | {p.excerpt}" if p.line else f"    | {p.excerpt}"
+        )
     return out
 
 
@@ -121,7 +140,9 @@ def format_report_text(report: InputReport) -> str:
             lines.append(f"  - {first}")
             lines.extend(f"  {r}" for r in rest)
     elif not report.error:
-        lines.append("  no problems found" + ("" if report.complete else " in the part that was scanned"))
+        lines.append(
+            "  no problems found" + ("" if report.complete else " in the part that was scanned")
+        )
     for change in report.changes:
         lines.append(f"  changed since the last successful run: {change}")
     for note in notes_of(report):
@@ -150,16 +171,23 @@ def summarize_for_draft(report: InputReport, *, max_problems: int = 8) -> list[s
     problems = list(report.problems)
     if problems:
         n = len(problems)
-        out.append(f"{n} problem{'s' if n != 1 else ''} found in the file:" if n > 1 else "1 problem found in the file:")
+        out.append(
+            f"{n} problem{'s' if n != 1 else ''} found in the file:"
+            if n > 1
+            else "1 problem found in the file:"
+        )
         for p in problems[:max_problems]:
             out.append(p.message)
             if p.excerpt:
                 out.append(f"Line {p.line}: {p.excerpt}" if p.line else f"Excerpt: {p.excerpt}")
         if n > max_problems:
-            out.append(f"... and {n - max_problems} more (run `scribe inspect {report.path}` for all).")
+            out.append(
+                f"... and {n - max_problems} more (run `scribe inspect {report.path}` for all)."
+            )
     elif not report.error:
         out.append(
-            "No problems found in the file" + ("." if report.complete else " in the part that was scanned.")
+            "No problems found in the file"
+            + ("." if report.complete else " in the part that was scanned.")
         )
     for note in notes_of(report):
         out.append(f"Note: {note[0].upper()}{note[1:]}.")

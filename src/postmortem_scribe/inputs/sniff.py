@@ -16,34 +16,78 @@ COMPRESSIONS = ("gzip", "bz2", "xz", "zstd", "zip")
 TEXT_FORMATS = ("csv", "tsv", "json", "jsonl", "text")
 
 _EXT_FORMAT = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".psv": "csv", ".txt": "text", ".dat": "text",
-    ".json": "json", ".geojson": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".jsonlines": "jsonl", ".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
-    ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".html": "html", ".htm": "html",
-    ".xml": "xml", ".pdf": "pdf",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".psv": "csv",
+    ".txt": "text",
+    ".dat": "text",
+    ".json": "json",
+    ".geojson": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonlines": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".parq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".html": "html",
+    ".htm": "html",
+    ".xml": "xml",
+    ".pdf": "pdf",
 }
 _EXT_COMPRESSION = {
-    ".gz": "gzip", ".gzip": "gzip", ".tgz": "gzip", ".bz2": "bz2", ".xz": "xz", ".lzma": "xz",
-    ".zst": "zstd", ".zstd": "zstd", ".zip": "zip",
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".tgz": "gzip",
+    ".bz2": "bz2",
+    ".xz": "xz",
+    ".lzma": "xz",
+    ".zst": "zstd",
+    ".zstd": "zstd",
+    ".zip": "zip",
 }
 
 # What people call each format, for messages.
 NAMES = {
-    "csv": "CSV text", "tsv": "tab-separated text (TSV)", "json": "a JSON document",
-    "jsonl": "JSON Lines (one JSON value per line)", "text": "plain text",
-    "parquet": "an Apache Parquet file", "gzip": "a gzip-compressed file",
-    "bz2": "a bzip2-compressed file", "xz": "an xz-compressed file",
-    "zstd": "a Zstandard-compressed file", "zip": "a zip archive",
-    "xlsx": "an Excel workbook (.xlsx)", "xls": "a legacy Excel/Office file (.xls, OLE2)",
+    "csv": "CSV text",
+    "tsv": "tab-separated text (TSV)",
+    "json": "a JSON document",
+    "jsonl": "JSON Lines (one JSON value per line)",
+    "text": "plain text",
+    "parquet": "an Apache Parquet file",
+    "gzip": "a gzip-compressed file",
+    "bz2": "a bzip2-compressed file",
+    "xz": "an xz-compressed file",
+    "zstd": "a Zstandard-compressed file",
+    "zip": "a zip archive",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "xls": "a legacy Excel/Office file (.xls, OLE2)",
     "ole": "a legacy Microsoft Office file (OLE2: .xls, .doc or .msg)",
-    "docx": "a Word document (.docx)", "pptx": "a PowerPoint file (.pptx)",
+    "docx": "a Word document (.docx)",
+    "pptx": "a PowerPoint file (.pptx)",
     "ods": "an OpenDocument spreadsheet (.ods)",
-    "pdf": "a PDF document", "png": "a PNG image", "jpeg": "a JPEG image", "gif": "a GIF image",
-    "html": "an HTML page", "xml": "an XML document", "lfs": "a Git LFS pointer file",
-    "sqlite": "a SQLite database", "arrow": "an Arrow IPC / Feather file", "orc": "an ORC file",
-    "avro": "an Avro file", "tar": "a tar archive", "7z": "a 7-Zip archive",
-    "rar": "a RAR archive", "elf": "a program (ELF executable)", "binary": "binary data",
-    "empty": "an empty file", "whitespace": "only whitespace", "utf16": "UTF-16 text",
+    "pdf": "a PDF document",
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+    "gif": "a GIF image",
+    "html": "an HTML page",
+    "xml": "an XML document",
+    "lfs": "a Git LFS pointer file",
+    "sqlite": "a SQLite database",
+    "arrow": "an Arrow IPC / Feather file",
+    "orc": "an ORC file",
+    "avro": "an Avro file",
+    "tar": "a tar archive",
+    "7z": "a 7-Zip archive",
+    "rar": "a RAR archive",
+    "elf": "a program (ELF executable)",
+    "binary": "binary data",
+    "empty": "an empty file",
+    "whitespace": "only whitespace",
+    "utf16": "UTF-16 text",
 }
 
 _MAGIC: list[tuple[bytes, str]] = [
@@ -73,11 +117,15 @@ _MAGIC: list[tuple[bytes, str]] = [
 _LFS = re.compile(rb"\Aversion https://git-lfs\.github\.com/spec/v\d+\s*\n")
 _LFS_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})\s*$", re.M)
 _LFS_SIZE = re.compile(rb"^size (\d+)\s*$", re.M)
-_HTML = re.compile(rb"\A(?:\s|<!--.*?-->)*<(?:!doctype\s+html|html|head|body|title|meta|div|p|h1)\b", re.I | re.S)
+_HTML = re.compile(
+    rb"\A(?:\s|<!--.*?-->)*<(?:!doctype\s+html|html|head|body|title|meta|div|p|h1)\b", re.I | re.S
+)
 _XML = re.compile(rb"\A\s*<\?xml\b", re.I)
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 _H1 = re.compile(rb"<h1[^>]*>(.*?)</h1>", re.I | re.S)
-_XML_ERROR = re.compile(rb"<Error>\s*<Code>([^<]{1,80})</Code>(?:\s*<Message>([^<]{0,200})</Message>)?", re.I)
+_XML_ERROR = re.compile(
+    rb"<Error>\s*<Code>([^<]{1,80})</Code>(?:\s*<Message>([^<]{0,200})</Message>)?", re.I
+)
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -162,7 +210,8 @@ def looks_binary(text: str) -> float:
 
 
 def zip_kind(names: list[str]) -> str:
-    """What a zip archive is, from its member names: ``xlsx``, ``docx``, ``pptx``, ``ods`` or ``zip``."""
+    """What a zip archive is, from its member names: ``xlsx``, ``docx``, ``pptx``, ``ods``
+    or plain ``zip``."""
     s = set(names)
     if "[Content_Types].xml" in s:
         if any(n.startswith("xl/") for n in names):

@@ -13,27 +13,81 @@ import re
 TYPES = ("integer", "number", "boolean", "date", "datetime", "string", "any")
 
 _ALIASES = {
-    "int": "integer", "integer": "integer", "int8": "integer", "int16": "integer",
-    "int32": "integer", "int64": "integer", "uint8": "integer", "uint16": "integer",
-    "uint32": "integer", "uint64": "integer", "bigint": "integer", "smallint": "integer",
-    "long": "integer", "whole": "integer",
-    "float": "number", "float32": "number", "float64": "number", "double": "number",
-    "number": "number", "numeric": "number", "decimal": "number", "real": "number",
-    "bool": "boolean", "boolean": "boolean",
-    "date": "date", "date32": "date", "date64": "date",
-    "datetime": "datetime", "date-time": "datetime", "timestamp": "datetime",
-    "datetime64": "datetime", "time": "datetime", "timestamptz": "datetime",
-    "str": "string", "string": "string", "text": "string", "object": "string",
-    "varchar": "string", "char": "string", "large_string": "string", "utf8": "string",
-    "any": "any", "": "any", "year": "integer", "duration": "string", "geopoint": "string",
+    "int": "integer",
+    "integer": "integer",
+    "int8": "integer",
+    "int16": "integer",
+    "int32": "integer",
+    "int64": "integer",
+    "uint8": "integer",
+    "uint16": "integer",
+    "uint32": "integer",
+    "uint64": "integer",
+    "bigint": "integer",
+    "smallint": "integer",
+    "long": "integer",
+    "whole": "integer",
+    "float": "number",
+    "float32": "number",
+    "float64": "number",
+    "double": "number",
+    "number": "number",
+    "numeric": "number",
+    "decimal": "number",
+    "real": "number",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "date": "date",
+    "date32": "date",
+    "date64": "date",
+    "datetime": "datetime",
+    "date-time": "datetime",
+    "timestamp": "datetime",
+    "datetime64": "datetime",
+    "time": "datetime",
+    "timestamptz": "datetime",
+    "str": "string",
+    "string": "string",
+    "text": "string",
+    "object": "string",
+    "varchar": "string",
+    "char": "string",
+    "large_string": "string",
+    "utf8": "string",
+    "any": "any",
+    "": "any",
+    "year": "integer",
+    "duration": "string",
+    "geopoint": "string",
 }
 
 NA_VALUES = frozenset(
-    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+    [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    ]
 )
 _INT = re.compile(r"[+-]?\d+\Z")
-_NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z|[+-]?(?:inf|Inf|INF|infinity|Infinity)\Z")
+_NUM = re.compile(
+    r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z|[+-]?(?:inf|Inf|INF|infinity|Infinity)\Z"
+)
 _BOOL = frozenset(["true", "false", "True", "False", "TRUE", "FALSE"])
 _BOOL_LENIENT = frozenset(["true", "false", "t", "f", "yes", "no", "y", "n", "1", "0"])
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")

@@ -128,55 +128,116 @@ def visible_controls(s: str) -> str:
 # Tokens GitHub turns into links or notifications after Markdown is parsed; each is shown in a
 # code span.  They never contain a backtick, a space or a pipe, so a single backtick delimits
 # them and a table cell is not split.  A reference is defused by wrapping its distinctive part:
-# ``owner/repo`#12``` no longer reads as ``owner/repo#12``.  Alternatives that may start inside
-# a word begin with a look-behind, so the engine gives up at once everywhere but at word starts.
+# ``owner/repo`#12``` no longer reads as ``owner/repo#12``.
+#
+# URLs are found from their "://" or "www." (and the scheme before it), the rest with one
+# regular expression whose word-start alternatives begin with a look-behind, so the engine gives
+# up at once everywhere but at word starts.  Right after a code span we open, a new text node
+# begins for GitHub, so there the same alternatives are tried without the look-behind.
 _NOT_URL = r"[^\s<>`|\"\[\]{}\\^]"
-_ACTIVE = re.compile(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,31}://" + _NOT_URL + r"{0,2048}"  # URLs
-    r"|(?<![A-Za-z0-9_.\-])www\." + _NOT_URL + r"{0,2048}"
-    r"|(?<![A-Za-z0-9+.\-])(?:mailto|xmpp|tel|javascript|data|vbscript|file):" + _NOT_URL
-    + r"{1,2048}"
-    r"|(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9_\-]{1,63}"  # e-mail
-    r"(?:\.[A-Za-z0-9_\-]{1,63}){1,10}"
-    r"|@[A-Za-z0-9][A-Za-z0-9_\-]{0,38}(?:/[A-Za-z0-9][A-Za-z0-9_.\-]{0,99})?"  # @user, @org/team
-    r"|#[0-9]{1,20}"  # #12, owner/repo#12
-    r"|(?<![A-Za-z0-9_])(?:"
-    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"  # UUID
-    r"|[A-Z][A-Z0-9_]{1,15}-[0-9]{1,20}(?![A-Za-z0-9_])"  # GH-12 and custom autolinks
-    r"|(?=[0-9]{0,127}[A-Fa-f])[0-9A-Fa-f]{7,128}(?![A-Za-z0-9_]))"  # commit SHAs
-)
+_URL_REST = re.compile(_NOT_URL + r"{0,2048}")
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+_LB_WORD = r"(?<![A-Za-z0-9_])"
+_LB_EMAIL = r"(?<![A-Za-z0-9._%+\-])"
+
+
+def _active_regex(lb_word: str, lb_email: str) -> re.Pattern[str]:
+    return re.compile(
+        lb_word + r"(?:mailto|xmpp|tel|javascript|data|vbscript|file):" + _NOT_URL + r"{1,2048}"
+        r"|" + lb_email + r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9_\-]{1,63}"  # e-mail
+        r"(?:\.[A-Za-z0-9_\-]{1,63}){1,10}"
+        r"|@[A-Za-z0-9][A-Za-z0-9_\-]{0,38}(?:/[A-Za-z0-9][A-Za-z0-9_.\-]{0,99})?"  # @user, @org/team
+        r"|#[0-9]{1,20}"  # #12, owner/repo#12
+        r"|" + lb_word + r"(?:"
+        r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"  # UUID
+        r"|[A-Z][A-Z0-9_]{1,15}-[0-9]{1,20}(?![A-Za-z0-9_])"  # GH-12 and custom autolinks
+        r"|(?=[0-9]{0,127}[A-Fa-f])[0-9A-Fa-f]{7,128}(?![A-Za-z0-9_]))"  # commit SHAs
+    )
+
+
+_ACTIVE = _active_regex(_LB_WORD, _LB_EMAIL)
+_ACTIVE_AFTER_SPAN = _active_regex("", "")
 _INLINE_SPECIAL = re.compile(r"[\\`*_\[\]<|$~&]")
 _ALWAYS = frozenset("`*[]<|$~")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _WS = re.compile(r"\s+")
 _ORDERED = re.compile(r"[0-9]{1,9}[.)](?=\s|$)")
-
-
 _URL_TRAILER = ".,:;!?'*_~"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _url_spans(s: str) -> list[tuple[int, int]]:
+    """Every ``scheme://…`` and ``www.…``, scheme included, trailing punctuation given back."""
+    found: list[tuple[int, int]] = []
+    i = s.find("://")
+    while i >= 0:
+        start = i
+        while start > 0 and i - start < 32 and s[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        end = _URL_REST.match(s, i + 3).end()  # type: ignore[union-attr]
+        found.append((start, end))
+        i = s.find("://", max(end, i + 3))
+    low = s.translate(_ASCII_LOWER)
+    i = low.find("www.")
+    while i >= 0:
+        end = _URL_REST.match(s, i + 4).end()  # type: ignore[union-attr]
+        found.append((i, end))
+        i = low.find("www.", end)
+    found.sort()
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        end = _trim_url(s, start, end)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _trim_url(s: str, start: int, end: int) -> int:
+    """GFM leaves trailing punctuation and an unbalanced ``)`` out of an autolink; so do we."""
+    while end > start + 3:
+        last = s[end - 1]
+        if last in _URL_TRAILER:
+            end -= 1
+        elif last == ")" and s.count("(", start, end) < s.count(")", start, end):
+            end -= 1
+        else:
+            break
+    return end
 
 
 def _tokens(s: str) -> list[tuple[int, int]]:
-    """Spans of the active tokens in ``s``; a URL gives back trailing punctuation, as GFM does."""
+    """Spans of the active tokens in ``s``, in order, not overlapping."""
+    urls = _url_spans(s) if ("://" in s or "ww." in s or "WW" in s or "Ww" in s or "wW" in s) else []
     spans: list[tuple[int, int]] = []
     pos = 0
     n = len(s)
+    u = 0
     while pos < n:
-        m = _ACTIVE.search(s, pos)
-        if m is None:
+        while u < len(urls) and urls[u][1] <= pos:
+            u += 1
+        limit = urls[u][0] if u < len(urls) else n
+        if limit <= pos:
+            spans.append((pos, urls[u][1]))
+            pos = urls[u][1]
+            continue
+        m = None
+        if spans and spans[-1][1] == pos:
+            m = _ACTIVE_AFTER_SPAN.match(s, pos, limit)
+        if m is None or m.end() == m.start():
+            m = _ACTIVE.search(s, pos, limit)
+        if m is not None and m.end() > m.start():
+            start, end = m.span()
+            if "://" not in m.group() and ":" in m.group()[:11]:
+                end = _trim_url(s, start, end)
+            spans.append((start, end))
+            pos = end
+        elif u < len(urls):
+            spans.append(urls[u])
+            pos = urls[u][1]
+        else:
             break
-        start, end = m.span()
-        token = m.group()
-        if "://" in token or token[:4].lower() == "www." or ":" in token[:11]:
-            while end > start + 1:
-                last = s[end - 1]
-                if last in _URL_TRAILER:
-                    end -= 1
-                elif last == ")" and s.count("(", start, end) < s.count(")", start, end):
-                    end -= 1
-                else:
-                    break
-        spans.append((start, end))
-        pos = max(end, start + 1)
     return spans
 
 
@@ -315,15 +376,20 @@ def _render_title(s: str) -> str:
     for start, end in _title_tokens(s):
         chunk = s[pos:start]
         if chunk:
+            if pos == last and chunk.startswith("`"):
+                out.append(" ")  # a backtick right after our fence would lengthen it
             out.append(chunk)
-            if chunk.endswith("\\"):
-                out.append(" ")  # a backslash would escape the opening backtick
+            if chunk.endswith(("\\", "`")):
+                out.append(" ")  # a backslash would escape our fence, a backtick lengthen it
         if start == last and out and out[-1].endswith(fence):
             out[-1] = out[-1][: -len(fence)] + s[start:end] + fence
         else:
             out.append(fence + s[start:end] + fence)
         pos = last = end
-    out.append(s[pos:])
+    rest = s[pos:]
+    if rest and pos == last and rest.startswith("`"):
+        out.append(" ")
+    out.append(rest)
     return "".join(out)
 
 
@@ -361,7 +427,10 @@ def code_block(s: str, info: str = "", *, max_len: int | None = None) -> str:
     note = f"… ({utf16_len(content)} characters in all; cut to fit)\n"
     budget = max_len - utf16_len(f"{fence}{lang}\n{fence}\n") - utf16_len(note)
     if budget <= 0:
-        return truncate_utf16(f"{fence}{lang}\n{fence}\n", max_len, "") if max_len > 0 else ""
+        # Not even the note fits: a bare ellipsis in a block, or nothing at all; never a broken
+        # fence, which would swallow the rest of the draft.
+        tiny = f"{fence}{lang}\n…\n{fence}\n"
+        return tiny if utf16_len(tiny) <= max_len else ""
     kept = truncate_utf16(content, budget, "")
     cut = kept.rfind("\n")
     if cut >= len(kept) // 2:

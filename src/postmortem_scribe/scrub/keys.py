@@ -265,6 +265,11 @@ def find_key_values(text: str, low: str, extra_names: frozenset[str] = frozenset
         end = _KEY_TAIL.match(text, hit).end()  # type: ignore[union-attr]
         done_until = end
         raw_key = text[start:end]
+        dashes = raw_key.rfind("--")
+        if dashes > 0:
+            # `-----END KEY-----password=`: a key does not run across a dash line.
+            start += dashes
+            raw_key = raw_key[dashes:]
         key = raw_key.strip("-.")
         if not key:
             continue

@@ -43,11 +43,10 @@ _version = 0
 def secret_forms(value: str) -> list[str]:
     """Every string in which ``value`` typically appears in logs and dumps.
 
-    The plain value, its stripped form, its URL-encoded forms (``quote`` and ``quote_plus``), its
-    base64 encodings (standard and URL-safe, with and without padding), and the three base64
-    "cores": the part of the encoding that does not depend on the bytes around the value, one per
-    alignment, so that the secret is found even inside a longer base64 string such as the
-    encoding of ``user:password``.
+    The plain value, its stripped form, its URL-encoded forms (``quote`` and ``quote_plus``) and,
+    for base64 (standard and URL-safe), the three "cores": the part of the encoding that does
+    not depend on the bytes around the value, one per alignment, so that the secret is found
+    inside any base64 string that contains it, such as the encoding of ``user:password``.
     """
     if not isinstance(value, str):
         return []
@@ -58,18 +57,18 @@ def secret_forms(value: str) -> list[str]:
         forms.append(v)
         forms.append(quote(v, safe=""))
         forms.append(quote_plus(v, safe=""))
-        forms.append(quote(v, safe="/:@"))
         raw = v.encode("utf-8", "surrogatepass")
         for enc in (base64.b64encode, base64.urlsafe_b64encode):
-            text = enc(raw).decode("ascii")
-            forms.append(text)
-            forms.append(text.rstrip("="))
+            # The cores: a scrubber that finds one redacts the whole base64 run around it, so
+            # the full encodings need no entry of their own.
             for shift, drop in ((0, 0), (1, 2), (2, 3)):
                 data = b"\0" * shift + raw
                 whole = len(data) // 3 * 3
                 core = enc(data[:whole]).decode("ascii")[drop:]
                 if len(core) >= _MIN_CORE:
                     forms.append(core)
+            if len(raw) < 6:
+                forms.append(enc(raw).decode("ascii").rstrip("="))
     out: list[str] = []
     for f in forms:
         if f and f not in out:

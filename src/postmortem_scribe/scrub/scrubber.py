@@ -152,7 +152,7 @@ def _pem_spans(text: str) -> list[Span]:
                         spans.append((run_start, run_end, kind, _PEM))
                     run_start = line_start + (tail.start() if tail else end.start())
                     run_end = line_start + end.end()
-                pos = line_end
+                pos = line_start + end.end()
                 break
             if not line.strip():
                 blanks += 1
@@ -406,19 +406,21 @@ class _Literals:
 
 
 _registry_lock = threading.Lock()
-_registry_cache: tuple[int, dict[str, str]] = (-1, {})
+_registry_cache: tuple[int, _Literals] = (-1, _Literals({}))
 
 
-def _registered_forms() -> dict[str, str]:
+def _registered_literals() -> _Literals:
+    """The finder for the process-wide registry, shared by all scrubbers, rebuilt on change."""
     global _registry_cache
     version = registry.registry_version()
     cached = _registry_cache
     if cached[0] == version:
         return cached[1]
     with _registry_lock:
-        forms = {form: kind for form, kind in registry.registered_secrets()}
-        _registry_cache = (version, forms)
-    return forms
+        if _registry_cache[0] != version:
+            forms = {form: kind for form, kind in registry.registered_secrets()}
+            _registry_cache = (version, _Literals(forms))
+        return _registry_cache[1]
 
 
 class Scrubber:
@@ -450,8 +452,7 @@ class Scrubber:
                     words.add(max(parts, key=len))
         self._extra_names = frozenset(names)
         self._extra_words = tuple(sorted(words))
-        self._literals_version = -2
-        self._literals = _Literals({})
+        self._extra_literals = _Literals(self._extra_forms)
 
     # ---------------------------------------------------------------------------------------
     # text
@@ -518,7 +519,8 @@ class Scrubber:
         if len(low) != len(text):
             low = text.translate(_LOWER)
         spans: list[Span] = []
-        spans += self._literal_finder().spans(text)
+        spans += _registered_literals().spans(text)
+        spans += self._extra_literals.spans(text)
         vendor = _vendor_spans(text)
         spans += vendor
         if "-----BEGIN " in text:
@@ -536,16 +538,6 @@ class Scrubber:
         if "</" in text:
             spans += find_xml_values(text)
         return spans
-
-    def _literal_finder(self) -> _Literals:
-        version = registry.registry_version()
-        if version != self._literals_version:
-            forms = dict(self._extra_forms)
-            for form, kind in _registered_forms().items():
-                forms.setdefault(form, kind)
-            self._literals = _Literals(forms)
-            self._literals_version = version
-        return self._literals
 
     # ---------------------------------------------------------------------------------------
     # records

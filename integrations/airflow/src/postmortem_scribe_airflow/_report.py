@@ -3,8 +3,9 @@
 - :func:`report_task_failure`: in the task process, with the live exception.
 - :func:`report_unreported`: after a DAG run failed, for failed task instances no in-process
   report covered (hard-killed tasks, workers without the plugin), drafted from their log file.
-- :func:`profile_inputs`: after a success, records the input files' profiles so a later draft
-  can say what changed since the last good run.
+- :func:`record_success`: after a success, records it (a success after a failed try marks the
+  task flaky) and the input files' profiles, so a later draft can say what changed since the
+  last good run.
 
 Every function here returns normally whatever happens; the hooks wrap them once more.
 """
@@ -232,28 +233,26 @@ def _draft_from_log(facts: TaskFacts, task_log: Any, settings: _settings.Setting
     return _deliver(ctx, settings, f"report of {ctx.occurrence_key()} from its log")
 
 
-def profile_inputs(ti: Any, context: Mapping[str, Any] | None = None) -> None:
-    """Record a success profile of each input file of a successful task, if the core can."""
+def record_success(ti: Any, context: Mapping[str, Any] | None = None) -> None:
+    """Tell the core a task succeeded (a success after a failed try marks the task flaky) and
+    profile its input files for "what changed since the last success"."""
     core = _core()
-    record = getattr(core, "report_profile", None)
-    if record is None:
-        return
-    # Most successful tasks have no input files: find that out from the environment's settings
-    # before paying for the Airflow Variable lookup.
-    from postmortem_scribe.config import load_config
-
-    env_keys = getattr(load_config(), "input_keys", ())
-    if not facts_from_ti(ti, context=context, input_keys=env_keys).inputs:
+    report_success = getattr(core, "report_success", None)
+    report_profile = getattr(core, "report_profile", None)
+    if report_success is None and report_profile is None:
         return
     settings = _settings.load_settings(need_token=False)
     cfg = settings.config
     facts = facts_from_ti(ti, context=context, input_keys=getattr(cfg, "input_keys", ()))
-    if not facts.inputs:
-        return
-    budget = float(getattr(cfg, "input_budget_seconds", 3.0)) + 2.0
+    budget = float(getattr(cfg, "input_budget_seconds", 3.0)) * max(1, len(facts.inputs)) + 5.0
 
     def run() -> None:
-        for path in facts.inputs:
-            record(path, config=cfg)
+        if report_success is not None:
+            report_success(facts.dag_id, facts.task_id, run_id=facts.run_id,
+                           try_number=facts.try_number, orchestrator="airflow",
+                           inputs=facts.inputs, config=cfg)
+        else:  # an older core: profiles only
+            for path in facts.inputs:
+                report_profile(path, config=cfg)
 
-    call_bounded(run, timeout=budget, what=f"input profiles of {facts.dag_id}.{facts.task_id}")
+    call_bounded(run, timeout=budget, what=f"success of {facts.dag_id}.{facts.task_id}")

@@ -35,7 +35,7 @@ ADAPTER_DEFAULTS: dict[str, str] = {
     "max_drafts_per_run": "10",
     # Extra seconds on top of the core's budget before a hook stops waiting for it.
     "timeout_margin_seconds": "5",
-    "profile_inputs_on_success": "True",
+    "record_successes": "True",
 }
 
 # The public environment names of the core (DESIGN.md "Public contracts").

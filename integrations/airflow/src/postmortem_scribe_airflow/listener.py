@@ -28,7 +28,8 @@ class PostmortemListener:
     """Listener object registered by :class:`~postmortem_scribe_airflow.plugin.PostmortemScribePlugin`.
 
     - final task failures (state FAILED, not UP_FOR_RETRY) are reported with the live exception;
-    - successes record input-file profiles for "what changed since the last success";
+    - successes are recorded (a success after a failed try marks the task flaky), with profiles
+      of the input files for "what changed since the last success";
     - a failed DAG run drafts, from their log files, the failed task instances no in-process
       report covered (hard-killed tasks), in a background thread so the scheduler never waits.
     """
@@ -49,13 +50,13 @@ class PostmortemListener:
 
     @hookimpl
     def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
-        """Record success profiles of the task's input files (bounded, usually a no-op)."""
+        """Record the success (flaky detection) and its input files' profiles; bounded."""
         with never_raise("the postmortem-scribe success listener"):
             if previous_state is None:
                 return  # marked success by a person in the UI: no run, no fresh input
-            if not (_settings.enabled() and _settings.option_bool("profile_inputs_on_success")):
+            if not (_settings.enabled() and _settings.option_bool("record_successes")):
                 return
-            _report.profile_inputs(task_instance, _template_context(task_instance))
+            _report.record_success(task_instance, _template_context(task_instance))
 
     @hookimpl
     def on_dag_run_failed(self, dag_run: Any, msg: Any) -> None:

@@ -43,6 +43,8 @@ class RunLogBuffer(logging.Handler):
             where = getattr(record, "task_run_name", None) or getattr(record, "flow_run_name", None)
             where = f"{'Task' if getattr(record, 'task_run_id', None) else 'Flow'} run {where!r}"
             text = record.getMessage()
+            if text.startswith(("Running hook 'on_", "Hook 'on_", "postmortem-scribe: ")):
+                return  # bookkeeping about our own hooks
             if record.exc_info and record.exc_info[1] is not None:
                 text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
             line = format_line(

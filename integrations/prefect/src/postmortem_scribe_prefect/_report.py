@@ -303,10 +303,17 @@ def traceback_from_logs(lines: list[str]) -> str | None:
     return "\n".join(block)
 
 
+_OUR_HOOK_LINE = re.compile(
+    r"^(Running hook|Hook) 'on_(flow|task)_(failure|crashed|completion)'|^postmortem-scribe: "
+)
+
+
 def format_api_logs(logs: list[Any], names: Mapping[str, str], flow_run_name: str | None) -> list[str]:
     """API log records as lines shaped like Prefect's console output."""
     lines: list[str] = []
     for record in logs:
+        if _OUR_HOOK_LINE.search(str(getattr(record, "message", ""))):
+            continue  # Prefect's bookkeeping about our own hooks says nothing about the failure
         task_run_id = getattr(record, "task_run_id", None)
         if task_run_id is not None:
             where = f"Task run {names.get(str(task_run_id), str(task_run_id)[:8])!r}"
@@ -593,8 +600,6 @@ class Reporter:
             )
         if ctx.state == "crashed":
             ctx.notes.extend(crash_notes(getattr(state, "message", None)))
-            if exception is None and ctx.error_text and ctx.error_text == getattr(state, "message", None):
-                ctx.error_text = None if ctx.notes else ctx.error_text
         ctx.last_success_at = await self._last_success(flow_run)
         self._add_retry_note(ctx)
         return ctx

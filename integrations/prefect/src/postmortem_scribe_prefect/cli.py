@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="on start, also look at runs that failed this long ago (default 600)")
     w.add_argument("--exit-after", type=float, default=None, metavar="SECONDS",
                    help="stop listening after this long, finish what was received, and exit")
+    w.add_argument("--flow", action="append", default=[], metavar="NAME",
+                   help="watch only this flow (a name or glob such as 'nightly-*'); repeatable")
     w.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     c = sub.add_parser("check", help="show what the adapter would use: API, store, token source")
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per request would bury what the watcher decided.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if args.command == "check":
         return _check()
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from .watcher import Watcher
 
     watcher = Watcher(grace_seconds=args.grace, settle_seconds=args.settle,
-                      catch_up_seconds=args.catch_up, exit_after=args.exit_after)
+                      catch_up_seconds=args.catch_up, exit_after=args.exit_after,
+                      flows=args.flow)
     try:
         stats = asyncio.run(watcher.run())
     except KeyboardInterrupt:

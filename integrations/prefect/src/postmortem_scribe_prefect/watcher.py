@@ -27,6 +27,7 @@ against the store, so a replay, a restart or a second watcher never drafts twice
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class Watcher:
         catch_up_seconds: On start, also look at runs that ended failed this long ago.
         exit_after: Stop listening after this many seconds and finish what was received
             (``None``: run until cancelled).  For tests and cron-style runs.
+        flows: Only these flows (names or globs such as ``nightly-*``); default all.
         settings: Adapter settings (default from the environment).
     """
 
@@ -99,12 +101,14 @@ class Watcher:
         settle_seconds: float = 6.0,
         catch_up_seconds: float = 600.0,
         exit_after: float | None = None,
+        flows: list[str] | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.grace_seconds = max(0.0, grace_seconds)
         self.settle_seconds = max(0.0, settle_seconds)
         self.catch_up_seconds = max(0.0, catch_up_seconds)
         self.exit_after = exit_after
+        self.flows = [f for f in (flows or []) if f]
         self.settings = settings or load_settings()
         self.stats = WatchStats()
         self._seen = _Seen(size=20000)
@@ -217,10 +221,21 @@ class Watcher:
             last = count
             await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
+    async def _watched(self, client: Any, flow_run: Any) -> bool:
+        if not self.flows:
+            return True
+        try:
+            name = (await client.read_flow(flow_run.flow_id)).name
+        except Exception:  # noqa: BLE001 - unknown flow: better a draft than a silent miss
+            return True
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.flows)
+
     async def _handle(self, client: Any, item: _Item) -> str:
         reporter = Reporter(client, load_core_config(), self.settings)
         if item.kind == "flow":
             flow_run = await client.read_flow_run(item.run_id)
+            if not await self._watched(client, flow_run):
+                return f"flow run {item.run_id} is not of a watched flow; nothing to do"
             if _state_type(flow_run) not in _FAILED_TYPES:
                 return f"flow run {item.run_id} is {flow_run.state.name} now; nothing to do"
             await self._settle_logs(client, flow_run.id)
@@ -235,9 +250,11 @@ class Watcher:
             flow_run = None
             if task_run.flow_run_id:
                 flow_run = await client.read_flow_run(task_run.flow_run_id)
+                if not await self._watched(client, flow_run):
+                    return f"task run {item.run_id} is not of a watched flow; nothing to do"
                 reason = await reporter.covered_by(flow_run.id)
                 if reason:
-                    return f"task run {item.run_id}: flow run {flow_run.id} {reason}"
+                    return f"task run {item.run_id} not drafted separately: {reason}"
                 await self._settle_logs(client, flow_run.id)
             ctx = await reporter.task_context(
                 task_run, task_run.state, flow_run=flow_run, flow_name=None, task_name=None,
@@ -270,7 +287,7 @@ class Watcher:
                 continue
             try:
                 message = await self._handle(client, item)
-                if "already reported" in message or "nothing to do" in message:
+                if any(w in message for w in ("already reported", "nothing to do", "not drafted")):
                     self.stats.skipped += 1
                 self.stats.outcomes.append(message)
                 log.info("%s", message)
@@ -315,8 +332,9 @@ def watch(
     settle_seconds: float = 6.0,
     catch_up_seconds: float = 600.0,
     exit_after: float | None = None,
+    flows: list[str] | None = None,
 ) -> WatchStats:
     """Run a :class:`Watcher` in a new event loop (blocking); see the class for arguments."""
     watcher = Watcher(grace_seconds=grace_seconds, settle_seconds=settle_seconds,
-                      catch_up_seconds=catch_up_seconds, exit_after=exit_after)
+                      catch_up_seconds=catch_up_seconds, exit_after=exit_after, flows=flows)
     return asyncio.run(watcher.run())
