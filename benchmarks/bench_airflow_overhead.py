@@ -13,6 +13,10 @@ interleaving three variants so that drift (caches, disk) hits all of them alike:
 - ``repeat``: the plugin on, one store, so every failure after the first is a repeat (the common
   case in production: a comment, or a count inside the coalescing window).
 
+Successful tasks pay something too (the plugin records each success, for flaky detection, and
+profiles its input file), and there are far more of them, so the same is measured for a task that
+reads a well-formed copy of the file: ``ok-without`` against ``ok-with``.
+
 The time measured is the wall time of ``dag.test()`` plus the wait for the DAG-run listener's
 background check, i.e. everything the plugin does in this process.  Prints medians, the time
 added and the ratio to the baseline.
@@ -48,6 +52,11 @@ CSV.write_text(
     + "".join(f"{1000 + i},Customer {i},{i}.50,EUR\n" for i in range(2000))
     + "3001,Umbrella, Ltd,300.00,EUR\n"
 )
+GOOD_CSV = WORK / "orders-good.csv"
+GOOD_CSV.write_text(
+    "order_id,customer,amount,currency\n"
+    + "".join(f"{1000 + i},Customer {i},{i}.50,EUR\n" for i in range(2000))
+)
 DAG_FILE = WORK / "dags" / "bench_orders.py"
 DAG_FILE.write_text(textwrap.dedent(f'''
     from __future__ import annotations
@@ -63,6 +72,11 @@ DAG_FILE.write_text(textwrap.dedent(f'''
              catchup=False):
         PythonOperator(task_id="load_orders", python_callable=load_orders,
                        op_kwargs={{"input_path": "{CSV}"}})
+
+    with DAG("bench_orders_ok", schedule=None, start_date=datetime.datetime(2024, 1, 1),
+             catchup=False):
+        PythonOperator(task_id="load_orders", python_callable=load_orders,
+                       op_kwargs={{"input_path": "{GOOD_CSV}"}})
     '''))
 
 
@@ -80,14 +94,17 @@ def main() -> int:
 
     logging.disable(logging.WARNING)  # keep the console for the figures
     db.initdb()
-    dag = DagBag(dag_folder=str(DAG_FILE)).get_dag("bench_orders")
-    assert dag is not None
-
-    shared = WORK / "repeat"
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    dags = {"fail": bag.get_dag("bench_orders"), "ok": bag.get_dag("bench_orders_ok")}
+    assert all(dags.values())
 
     def configure(variant: str, round_no: int) -> Path:
-        os.environ["AIRFLOW__POSTMORTEM_SCRIBE__ENABLED"] = "False" if variant == "without" else "True"
-        base = shared if variant == "repeat" else WORK / f"{variant}-{round_no}"
+        os.environ["AIRFLOW__POSTMORTEM_SCRIBE__ENABLED"] = (
+            "False" if variant.endswith("without") else "True")
+        if variant in ("repeat", "ok-with"):  # one store across rounds
+            base = WORK / variant
+        else:
+            base = WORK / f"{variant}-{round_no}"
         os.environ["SCRIBE_STORE_URL"] = f"sqlite:///{base / 'store.db'}"
         os.environ["SCRIBE_OUTPUT_DIR"] = str(base / "drafts")
         base.mkdir(parents=True, exist_ok=True)
@@ -95,6 +112,7 @@ def main() -> int:
 
     def once(variant: str, round_no: int) -> float:
         base = configure(variant, round_no)
+        dag = dags["ok" if variant.startswith("ok") else "fail"]
         started = time.perf_counter()
         with open(os.devnull, "w") as sink:
             saved = sys.stdout, sys.stderr
@@ -105,30 +123,40 @@ def main() -> int:
             finally:
                 sys.stdout, sys.stderr = saved
         elapsed = time.perf_counter() - started
-        assert dag_run.state == "failed"
+        assert dag_run.state == ("success" if variant.startswith("ok") else "failed")
         made = list((base / "drafts").glob("*.md")) if (base / "drafts").exists() else []
-        if variant == "without":
+        if variant.endswith("without") or variant.startswith("ok"):
             assert not made, "the baseline must not report"
         else:
             assert len(made) == 1, f"{variant}: expected one draft, found {len(made)}"
         return elapsed
 
-    variants = ("without", "new", "repeat")
+    variants = ("without", "new", "repeat", "ok-without", "ok-with")
     for v in variants:  # warm-up: imports, first DB writes, template compilation
         once(v, -1)
     times: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(args.rounds):
-        for v in variants[r % 3:] + variants[: r % 3]:  # rotate the order each round
+        for v in variants[r % 5:] + variants[: r % 5]:  # rotate the order each round
             times[v].append(once(v, r))
 
-    base = statistics.median(times["without"])
-    print(f"Airflow dag.test() of a task failing on a malformed 2,000-row CSV; "
+    def line(label: str, variant: str, baseline: float | None) -> None:
+        med = statistics.median(times[variant])
+        text = f"  {label:48s} {med * 1000:8.1f} ms"
+        if baseline is not None:
+            text += f"   +{(med - baseline) * 1000:7.1f} ms   ratio {med / baseline:5.2f}"
+        print(text)
+
+    print("Airflow dag.test() of a task reading a 2,000-row CSV; "
           f"{args.rounds} interleaved rounds per variant, medians")
-    print(f"  {'without plugin (baseline)':38s} {base * 1000:8.1f} ms")
-    for v, label in (("new", "with plugin, new incident"), ("repeat", "with plugin, repeat of open incident")):
-        med = statistics.median(times[v])
-        print(f"  {label:38s} {med * 1000:8.1f} ms   +{(med - base) * 1000:7.1f} ms   "
-              f"ratio {med / base:5.2f}")
+    print("failing task (malformed CSV):")
+    base = statistics.median(times["without"])
+    line("without plugin (baseline)", "without", None)
+    line("with plugin, new incident", "new", base)
+    line("with plugin, repeat of open incident", "repeat", base)
+    print("successful task (well-formed CSV):")
+    ok_base = statistics.median(times["ok-without"])
+    line("without plugin (baseline)", "ok-without", None)
+    line("with plugin (success recorded, input profiled)", "ok-with", ok_base)
     spread = {v: (min(t) * 1000, max(t) * 1000) for v, t in times.items()}
     print("  min/max ms: " + ", ".join(f"{v} {lo:.0f}/{hi:.0f}" for v, (lo, hi) in spread.items()))
     return 0

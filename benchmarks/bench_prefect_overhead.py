@@ -82,9 +82,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="runs per case (default 15)")
     args = parser.parse_args()
 
-    from prefect.testing.utilities import prefect_test_harness
-
     from postmortem_scribe_prefect import install
+    from prefect.testing.utilities import prefect_test_harness
 
     work = Path(tempfile.mkdtemp(prefix="bench-prefect-"))
     bad = work / "orders_malformed.csv"

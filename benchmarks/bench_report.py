@@ -35,7 +35,9 @@ def make_log(path: Path, size_bytes: int) -> None:
         while written + len(block) + len(tail) < size_bytes:
             fh.write(block)
             written += len(block)
-        fh.write(b"x" * max(0, size_bytes - written - len(tail) - 1) + b"\n")
+        line = BLOCK_LINE.encode()
+        rest = max(0, size_bytes - written - len(tail))
+        fh.write(line * (rest // len(line)))
         fh.write(tail)
 
 

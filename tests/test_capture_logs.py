@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postmortem_scribe.capture import excerpt_from_file, excerpt_from_lines, read_tail_text
 from postmortem_scribe.capture.logs import GAP
@@ -283,3 +285,24 @@ def test_lines_input_that_is_not_a_list() -> None:
     assert excerpt_from_lines(iter(["ERROR - x"])).lines == ["ERROR - x"]  # type: ignore[arg-type]
     assert excerpt_from_lines([]).lines == []
     assert excerpt_from_lines(None).problem is None  # type: ignore[arg-type]
+
+
+_LINE = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(["ERROR - boom", "Traceback (most recent call last):", '  File "/a.py", line 1, in f',
+                     "ValueError: x", GAP, "", '{"level": "error", "event": "x", "error_detail": [{"exc_type": "E"}]}',
+                     "\x1b[31mred\x1b[0m", "a\rb", "\x00\x00"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_LINE, max_size=120), st.integers(min_value=-5, max_value=5000),
+       st.integers(min_value=-5, max_value=500))
+def test_any_lines_give_a_bounded_excerpt(lines: list[str], max_bytes: int, max_lines: int) -> None:
+    excerpt = excerpt_from_lines(lines, max_bytes=max_bytes, max_lines=max_lines, tail_lines=20)
+
+    assert excerpt.problem is None
+    assert len(excerpt.lines) <= max(3, max_lines)
+    assert payload_bytes(excerpt.lines) <= max(256, max_bytes)
+    assert all(0 <= i < len(excerpt.lines) for i in excerpt.error_lines)
+    assert all("\x1b" not in line and "\x00" not in line for line in excerpt.lines)

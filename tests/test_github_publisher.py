@@ -6,7 +6,10 @@ Every exchange is checked against GitHub's OpenAPI description by the ``github``
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
+
+import pytest
 
 from github_fake import DEFAULT_TOKEN, FakeGitHub
 from github_fake.fixtures import assert_contract, github, sqlite_store, store  # noqa: F401
@@ -439,3 +442,27 @@ def test_simulated_clock_helper_is_used_by_the_client(github: FakeGitHub) -> Non
     publisher.deliver(open_message("clk"))
     # Two label creations and the issue: two paced gaps of about a second, slept on the clock.
     assert sum(1 for s in clock.slept if s > 0.5) == 2
+
+
+def _deliver_in_child(config: Config, results) -> None:
+    fresh = GitHubPublisher._CACHE == {}
+    publisher = GitHubPublisher.from_config(config)
+    results.put((fresh, publisher.deliver(open_message("forked")).status))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with the fake's threads alive
+def test_a_forked_worker_builds_its_own_publisher_and_session(github: FakeGitHub) -> None:
+    # Airflow's executors fork task processes from a parent that may have reported already.
+    config = Config(github_repo=github.full_name, github_token=DEFAULT_TOKEN,
+                    github_api_url=github.api_url)
+    parent = GitHubPublisher.from_config(config)
+    assert parent.deliver(open_message("parent")).status == "sent"
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_deliver_in_child, args=(config, results))
+    child.start()
+    fresh, status = results.get(timeout=60)
+    child.join(timeout=30)
+
+    assert fresh and status == "sent"
+    assert len(github.issues_for("forked")) == 1

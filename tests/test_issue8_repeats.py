@@ -111,21 +111,36 @@ def _near_miss_pairs() -> list[tuple[dict, dict]]:
     return [(r, rows[r["near_miss_of"]]) for r in rows.values() if r["near_miss_of"]]
 
 
-def test_near_miss_pairs_from_the_corpus_stay_separate_incidents(env):
-    pairs = _near_miss_pairs()
-    assert len(pairs) >= 5
+# The storm key is "category|host": a 429 (our request rate) and a 503 (the service is down) from
+# one API within the storm window get one key, so the second joins the first's incident.  A false
+# merge; see the report for issue 8 (correlate.storm_key should tell the two causes apart).
+STORM_MERGES_DIFFERENT_HTTP_ERRORS = {("local-pull_exchange-a", "local-push_metrics-a")}
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [pytest.param(p, id=f"{p[0]['id']}~{p[1]['id']}", marks=[pytest.mark.xfail(
+        strict=True, reason="storm key is category|host only: 429 and 503 from one host are merged")]
+        if (p[0]["id"], p[1]["id"]) in STORM_MERGES_DIFFERENT_HTTP_ERRORS else [])
+     for p in _near_miss_pairs()],
+)
+def test_near_miss_pairs_from_the_corpus_stay_separate_incidents(env, pair):
+    a, b = pair
     config = env.config()
-    for n, (a, b) in enumerate(pairs):
-        # Same pipeline and task for both: only the evidence may tell them apart.
-        pipeline, task = f"near_miss_{n}", "step"
-        first = postmortem_scribe.report(a["text"], pipeline=pipeline, task=task, run_id="run_a",
-                                         config=config)
-        second = postmortem_scribe.report(b["text"], pipeline=pipeline, task=task, run_id="run_b",
-                                          config=config)
-        _ok(first)
-        _ok(second)
-        assert first.incident != second.incident, (a["id"], b["id"], first, second)
-        assert second.action == "opened", (a["id"], b["id"], second.message)
+    # Same pipeline and task for both: only the evidence may tell them apart.
+    first = postmortem_scribe.report(a["text"], pipeline="near_miss", task="step", run_id="run_a",
+                                     config=config)
+    second = postmortem_scribe.report(b["text"], pipeline="near_miss", task="step", run_id="run_b",
+                                      config=config)
+    _ok(first)
+    _ok(second)
+    assert first.incident != second.incident, (first.message, second.message)
+    assert second.action == "opened", second.message
+    assert len(env.drafts()) == 2
+
+
+def test_the_corpus_has_enough_near_miss_pairs():
+    assert len(_near_miss_pairs()) >= 5
 
 
 # ------------------------------------------------------------------------------------ log only

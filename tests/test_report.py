@@ -23,7 +23,9 @@ def load_orders(path):
 def run_job(tmp_path: Path, csv_path: Path, padding_lines: int) -> BaseException:
     """Run a small job from a real source file; a different padding moves every line number."""
     source = JOB_TEMPLATE.format(padding="\n" * padding_lines)
-    job_file = tmp_path / f"orders_job_{padding_lines}.py"
+    # The same job file on two hosts / two deploys: only the line numbers differ.
+    job_file = tmp_path / f"deploy_{padding_lines}" / "orders_job.py"
+    job_file.parent.mkdir(exist_ok=True)
     job_file.write_text(source)
     namespace = {"__name__": "orders_job"}
     exec(compile(source, str(job_file), "exec"), namespace)

@@ -44,7 +44,6 @@ def main() -> int:
     sys.path.insert(0, str(HERE))
 
     from orders_flow import daily_orders
-
     from postmortem_scribe_prefect import install
 
     print(install(daily_orders), "\n")

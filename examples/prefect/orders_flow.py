@@ -33,7 +33,7 @@ def read_orders(input_path: str) -> list[dict[str, str]]:
                     f"Error tokenizing data. Expected {len(header)} fields in line "
                     f"{reader.line_num}, saw {len(values)}"
                 )
-            rows.append(dict(zip(header, values)))
+            rows.append(dict(zip(header, values, strict=True)))
     logger.info("read %d orders", len(rows))
     return rows
 
@@ -57,7 +57,7 @@ if __name__ == "__main__":
     from postmortem_scribe_prefect import install
 
     print(install(daily_orders))
-    state = daily_orders(sys.argv[1] if len(sys.argv) > 1 else "examples/prefect/data/orders_malformed.csv",
-                         return_state=True)
+    path = sys.argv[1] if len(sys.argv) > 1 else "examples/prefect/data/orders_malformed.csv"
+    state = daily_orders(path, return_state=True)
     print(f"flow run finished in state {state.name}")
     sys.exit(0 if state.is_completed() else 1)

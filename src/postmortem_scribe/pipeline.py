@@ -155,6 +155,8 @@ def _due_later(pending: list[dict]) -> bool:
 
 def _describe(action: str, correlation: Correlation, url: str | None, local: bool) -> str:
     where = f"draft written to {url}" if local else f"issue {url}"
+    if action == "commented":
+        where = f"comment added to {url}" if local else f"comment on issue {url}"
     if action == "opened":
         return f"new incident {correlation.incident}: {where}"
     if action == "regression":

@@ -140,7 +140,9 @@ class ExceptionInfo:
     frames: list[Frame] = field(default_factory=list)
     """Outermost call first, as Python prints them."""
     relation: Literal["root", "cause", "context"] = "root"
-    """How this exception links to the one after it in the chain."""
+    """How this exception links to the one after it in the chain: ``cause`` (``raise ... from``)
+    or ``context`` (raised while handling it); ``root`` for the last entry, which links to
+    nothing."""
 
 
 @dataclass

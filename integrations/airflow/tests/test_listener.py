@@ -160,3 +160,38 @@ def test_a_task_that_succeeds_on_retry_gets_no_draft(scribe_env: Path, tmp_path:
 
     assert dag_run.state == "success"
     assert drafts(scribe_env) == {}  # try 1 was up_for_retry, try 2 succeeded
+
+
+MAPPED = '''
+from __future__ import annotations
+
+import datetime
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+
+def load(input_path):
+    if input_path.endswith("b.csv"):
+        raise ValueError(f"cannot parse {{input_path}}")
+    return input_path
+
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2024, 1, 1), catchup=False):
+    PythonOperator.partial(task_id="load", python_callable=load).expand(
+        op_kwargs=[{{"input_path": "/data/a.csv"}}, {{"input_path": "/data/b.csv"}},
+                   {{"input_path": "/data/c.csv"}}])
+'''
+
+
+def test_a_failing_mapped_task_instance_is_drafted_once_with_its_own_input(
+        scribe_env: Path) -> None:
+    path = write_dag("mapped_load", MAPPED.format(dag_id="mapped_load"))
+    dag_run = run_dag("mapped_load", path)
+
+    assert dag_run.state == "failed"
+    files = drafts(scribe_env)
+    assert len(files) == 1, files
+    text = next(iter(files.values()))
+    assert "cannot parse /data/b.csv" in text
+    assert "/data/b.csv" in text and "/data/a.csv" not in text  # the failing instance's input

@@ -6,9 +6,8 @@ import asyncio
 import csv
 import sys
 
-from prefect import flow, get_run_logger, task
-
 from postmortem_scribe_prefect import on_flow_failure, on_task_failure
+from prefect import flow, get_run_logger, task
 
 
 def _read_csv(path: str) -> list[dict[str, str]]:
@@ -22,7 +21,7 @@ def _read_csv(path: str) -> list[dict[str, str]]:
                     f"Error tokenizing data. Expected {len(header)} fields in line "
                     f"{reader.line_num}, saw {len(values)}"
                 )
-            rows.append(dict(zip(header, values)))
+            rows.append(dict(zip(header, values, strict=True)))
     return rows
 
 

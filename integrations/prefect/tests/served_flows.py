@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import time
 
-from prefect import flow, get_run_logger, serve
-
 from postmortem_scribe_prefect import install
+from prefect import flow, get_run_logger, serve
 
 
 def _sleep_until_killed(pid_file: str) -> None:

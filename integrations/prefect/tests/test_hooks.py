@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import flows_under_test as f
+import postmortem_scribe_prefect as psp
 import pytest
 from conftest import EXAMPLES, Scribe
-from prefect.settings import PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
-
-import postmortem_scribe_prefect as psp
 from postmortem_scribe_prefect import _compat
+from prefect.settings import PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
 
 def test_install_leaves_decorators_alone_and_drafts_a_task_failure_once(

@@ -169,8 +169,9 @@ def is_in_app(filename: str, module: str | None, app_roots: Sequence[str] = ()) 
 def module_from_filename(filename: str) -> str | None:
     """Best-effort dotted module name for a file named in a printed traceback.
 
-    - below ``site-packages``/``dist-packages`` or the standard library directory, the dotted
-      path (``…/site-packages/pandas/io/parsers/readers.py`` -> ``pandas.io.parsers.readers``);
+    - below ``site-packages``/``dist-packages`` or the standard library directory (Unix
+      ``lib/python3.X``, Windows ``Python3X\\Lib``), the dotted path
+      (``…/site-packages/pandas/io/parsers/readers.py`` -> ``pandas.io.parsers.readers``);
     - below an Airflow ``dags``/``plugins`` folder or a ``src`` directory, the dotted path below
       the last of them (``/opt/airflow/dags/etl/load.py`` -> ``etl.load``);
     - ``<frozen importlib._bootstrap>`` -> ``importlib._bootstrap``;

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ERROR_MARKERS", "GENERIC_FAILURE_LINES", "MARKERS", "is_error_line"]
+__all__ = ["ERROR_MARKERS", "GENERIC_FAILURE_LINES", "MARKERS", "is_error_line", "may_have_errors"]
 
 MARKERS: tuple[tuple[str, str | None], ...] = (
     # Log levels, as text renderers print them.
@@ -79,6 +79,17 @@ GENERIC_FAILURE_LINES = re.compile(
     r"[Ff]inished in state|state=failed|Crashed\(|Failed\(",
 )
 """Error lines that only say *that* something failed, not *why*; heuristics prefer others."""
+
+
+def may_have_errors(text: str) -> bool:
+    """False when no line of ``text`` can be an error line (none of the substrings occurs).
+
+    A log reader tests a whole block with this first: for a block of ordinary INFO lines it is
+    much cheaper than testing each line."""
+    try:
+        return bool(_any_needle(text))  # type: ignore[operator]
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def is_error_line(line: str) -> bool:

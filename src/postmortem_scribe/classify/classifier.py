@@ -262,6 +262,23 @@ def _frame_module(frame: Any) -> str:
     return frame_module(frame)
 
 
+LOG_CONTEXT = 2
+LOG_TAIL = 10
+
+
+def _telling_lines(log: Any) -> list[str]:
+    """The log lines worth classifying: each error line with a little context, and the end.
+
+    A full excerpt is hundreds of INFO lines; running every rule over all of them cost more than
+    the rest of a report together, and the evidence is in the error lines anyway.
+    """
+    lines = [str(x) for x in log.lines]
+    keep = set(range(max(0, len(lines) - LOG_TAIL), len(lines)))
+    for i in log.error_lines or []:
+        keep.update(range(max(0, i - LOG_CONTEXT), min(len(lines), i + LOG_CONTEXT + 1)))
+    return [lines[i] for i in sorted(keep)]
+
+
 @dataclass
 class _Facts:
     """The searchable text of one record, joined once."""
@@ -284,7 +301,7 @@ class _Facts:
         if record.error_text:
             log_parts.append(record.error_text)
         if record.log is not None and record.log.lines:
-            log_parts.append("\n".join(str(x) for x in record.log.lines))
+            log_parts.append("\n".join(_telling_lines(record.log)))
         return cls(
             exceptions=chain,
             exc_texts=exc_texts,

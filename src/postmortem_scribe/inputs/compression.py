@@ -26,7 +26,7 @@ _SKIP_MEMBERS = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 class CountingReader(io.RawIOBase):
     """A file wrapper counting the bytes read through it (the compressed bytes consumed)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: Any) -> None:
         super().__init__()
         self._raw = raw
         self.count = 0
@@ -204,7 +204,7 @@ def open_compressed(
     elif kind == "bz2":
         inner = bz2.BZ2File(counter, mode="rb")
     elif kind == "xz":
-        inner = lzma.LZMAFile(counter, mode="rb")
+        inner = lzma.LZMAFile(counter, mode="rb")  # type: ignore[arg-type]
     elif kind == "zstd":
         mod = zstd_module()
         if mod is None:

@@ -23,7 +23,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any
 
 from postmortem_scribe.inputs import values as V
 from postmortem_scribe.inputs.budget import Budget, fmt_bytes
@@ -50,7 +50,7 @@ def delim_shown(d: str | None) -> str:
 class PrefixedReader:
     """A binary stream that first returns ``prefix`` and then the rest of ``stream``."""
 
-    def __init__(self, prefix: bytes, stream: BinaryIO | object) -> None:
+    def __init__(self, prefix: bytes, stream: Any) -> None:
         self._prefix = prefix
         self._stream = stream
 
@@ -61,7 +61,8 @@ class PrefixedReader:
                 return out
             out, self._prefix = self._prefix[:size], self._prefix[size:]
             return out
-        return self._stream.read(size)  # type: ignore[attr-defined, no-any-return]
+        data: bytes = self._stream.read(size)
+        return data
 
 
 class Chunker:
@@ -340,6 +341,8 @@ class CsvScanner:
         self._first_lf: int | None = None
         self._first_cr: int | None = None
         self._encoding_done = False
+        self._lone_cr = False
+        """Whether the chunk last checked has a CR not followed by LF."""
         self._last_byte = b"\n"
         self._nul_bytes = 0
         self._hdr_from: int | None = None
@@ -372,10 +375,12 @@ class CsvScanner:
         # line total, which saves a pass over every chunk of a plain LF file).
         if chunk:
             self._last_byte = chunk[-1:]
+        self._lone_cr = False
         if b"\r" in chunk:
             lf = chunk.count(b"\n")
             cr = chunk.count(b"\r")
             crlf = chunk.count(b"\r\n")
+            self._lone_cr = cr != crlf
             self.res.crlf_lines += crlf
             self.res.cr_lines += cr - crlf
             if crlf and self._first_crlf is None:
@@ -537,17 +542,23 @@ class CsvScanner:
         de = re.escape(d)
         if _POSSESSIVE:
             # Possessive quantifiers: no backtracking state per row, so one call can match
-            # megabytes of rows.
+            # megabytes of rows.  The quoted alternative comes first: it fails at once on an
+            # unquoted value, while the other order costs more on quote-heavy files.
             quoted = rb'"(?:[^"\r\n]++|"")*+"'
-            fld = rb"(?:[^" + de + rb'"\r\n]++|' + quoted + rb"|)"
+            fld = rb"(?:" + quoted + rb"|[^" + de + rb'"\r\n]*+)'
+            all_quoted = rb'"[^"\r\n]*+"'
             many = rb"*+"
         else:  # Python 3.10: one character per step, so a failed match cannot backtrack badly.
             quoted = rb'"(?:[^"\r\n]|"")*"'
-            fld = rb"(?:[^" + de + rb'"\r\n]+|' + quoted + rb"|)"
+            fld = rb"(?:" + quoted + rb"|[^" + de + rb'"\r\n]*)'
+            all_quoted = rb'"[^"\r\n]*"'
             many = rb"*"
         row = fld + rb"(?:" + de + fld + rb"){%d}" % k
         self._row_re = re.compile(row + rb"(?:\r?\n|\Z)")
         self._rows_re = re.compile(rb"(?:" + row + rb"\r?\n)" + many)
+        # Files written with every value quoted (csv.QUOTE_ALL) match this simpler pattern.
+        q_row = all_quoted + rb"(?:" + de + all_quoted + rb"){%d}" % k
+        self._quoted_rows_re = re.compile(rb"(?:" + q_row + rb"\r?\n)" + many)
         self._fast_ready = True
 
     def _fast(self, chunk: bytes) -> bool:
@@ -557,8 +568,10 @@ class CsvScanner:
             return False
         red = chunk.translate(None, self._delete)
         if b"\r" in red:
-            # Count on the original: deleting bytes could make a lone CR look like CRLF.
-            if chunk.count(b"\r") != chunk.count(b"\r\n"):
+            # Decided on the original chunk by chunk_checks (which always runs first, on this
+            # chunk or the chunk it is the rest of): deleting bytes could make a lone CR look
+            # like CRLF.
+            if self._lone_cr:
                 return False
             red = red.replace(b"\r", b"")
         nl = red.count(b"\n")
@@ -593,9 +606,11 @@ class CsvScanner:
             end = n if pos + window >= n else chunk.rfind(b"\n", pos, pos + window) + 1
             if end <= pos:
                 end = n
-            m = self._rows_re.match(chunk, pos, end)
+            m = self._quoted_rows_re.match(chunk, pos, end)
             if m is None or m.end() != end:
-                return False
+                m = self._rows_re.match(chunk, pos, end)
+                if m is None or m.end() != end:
+                    return False
             pos = end
         return True
 

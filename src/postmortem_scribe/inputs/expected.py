@@ -143,7 +143,8 @@ def expectation_from_mapping(data: Any, *, source: str) -> Expectation:
                 )
             elif typ != "any":
                 exp.types[name] = typ
-    dialect = data.get("dialect") if isinstance(data.get("dialect"), dict) else {}
+    raw_dialect = data.get("dialect")
+    dialect: dict[str, Any] = raw_dialect if isinstance(raw_dialect, dict) else {}
     exp.delimiter = _delim(data.get("delimiter") or dialect.get("delimiter"))
     enc = data.get("encoding") or dialect.get("encoding")
     exp.encoding = normalize_encoding(enc) if isinstance(enc, str) else None

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from postmortem_scribe.inputs import values as V
@@ -31,6 +32,22 @@ MAX_ELEMENT = 64 * 1024 * 1024
 SAMPLE_RECORDS = 1000
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
+
+
+def _ws_end(buf: str, pos: int = 0) -> int:
+    """Where the JSON whitespace starting at ``pos`` ends."""
+    m = _WS.match(buf, pos)
+    return m.end() if m else pos
+
+
+def _nan_collector(found: list[str]) -> Callable[[str], float]:
+    """A ``parse_constant`` hook noting NaN/Infinity, which Python accepts and JSON does not."""
+
+    def hook(name: str) -> float:
+        found.append(name)
+        return float("nan")
+
+    return hook
 
 
 @dataclass
@@ -158,6 +175,10 @@ class _Lines:
 
 def _col(buf: str, pos: int) -> int:
     return pos - (buf.rfind("\n", 0, pos) + 1) + 1
+
+
+def _short_dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:200]
 
 
 def _line_excerpt(buf: str, pos: int) -> str:
@@ -379,11 +400,10 @@ def check_json(
     res = JsonResult("json")
     text = _Text(stream, findings, res, block)
     buf = text.read()
-    m = _WS.match(buf)
-    while m.end() == len(buf) and not text.eof:
+    pos = _ws_end(buf)
+    while pos == len(buf) and not text.eof:
         buf += text.read()
-        m = _WS.match(buf)
-    pos = m.end()
+        pos = _ws_end(buf)
     if pos >= len(buf):
         findings.add("empty", "the file has no JSON value at all, only whitespace.")
         res.eof = True
@@ -451,7 +471,7 @@ def _whole(buf: str, res: JsonResult, recs: _Records, findings: Findings) -> Non
     res.lines = buf.count("\n") + (0 if buf.endswith("\n") else 1)
     constants: list[str] = []
     try:
-        value = json.loads(buf, parse_constant=lambda c: constants.append(c) or float("nan"))
+        value = json.loads(buf, parse_constant=_nan_collector(constants))
     except json.JSONDecodeError as exc:
         _syntax_problem(findings, exc.msg, buf, exc.pos, exc.lineno)
         return
@@ -470,9 +490,7 @@ def _whole(buf: str, res: JsonResult, recs: _Records, findings: Findings) -> Non
                 res.records = len(inner)
                 res.top = "wrapper"
                 for i, item in enumerate(inner[:SAMPLE_RECORDS], 1):
-                    recs.add(
-                        item, i, None, lambda item=item: json.dumps(item, ensure_ascii=False)[:200]
-                    )
+                    recs.add(item, i, None, partial(_short_dump, item))
                 res.columns = recs.columns
                 break
         if recs.columns is None:
@@ -513,7 +531,7 @@ def _stream_array(
     expect_value = True
     after_comma = False
     constants: list[str] = []
-    decoder = json.JSONDecoder(parse_constant=lambda c: constants.append(c) or float("nan"))
+    decoder = json.JSONDecoder(parse_constant=_nan_collector(constants))
     while True:
         if index % 256 == 0 and budget.check(progress()):
             return
@@ -522,8 +540,7 @@ def _stream_array(
             lines.shift(buf, pos)
             buf = buf[pos:] + text.read()
             pos = 0
-        m = _WS.match(buf, pos)
-        pos = m.end()
+        pos = _ws_end(buf, pos)
         if pos >= len(buf):
             if text.eof:
                 line = lines.at(buf, pos)
@@ -582,10 +599,9 @@ def _stream_array(
                 return
         index += 1
         line = lines.at(buf, pos)
-        recs.add(value, index, line, lambda buf=buf, start=pos: _line_excerpt(buf, start))
+        recs.add(value, index, line, partial(_line_excerpt, buf, pos))
         pos = end
-        m = _WS.match(buf, pos)
-        pos = m.end()
+        pos = _ws_end(buf, pos)
         after_comma = False
         expect_value = False
         if pos < len(buf) and buf[pos] == ",":
@@ -596,8 +612,7 @@ def _stream_array(
     _constants(constants, buf, findings)
     # Only whitespace may follow the array.
     while True:
-        m = _WS.match(buf, pos)
-        pos = m.end()
+        pos = _ws_end(buf, pos)
         if pos < len(buf):
             line = lines.at(buf, pos)
             _syntax_problem(findings, "Extra data", buf, pos, line, res=res)
@@ -644,7 +659,7 @@ def _tokenize(
             # Maybe a token cut by the end of the buffer: read on, but only as far as a token
             # can reach (long for a string, short for anything else), so that a real error in
             # a huge file does not pull the rest of the file into memory.
-            start = _WS.match(buf, pos).end()
+            start = _ws_end(buf, pos)
             reach = MAX_ELEMENT if buf[start : start + 1] == '"' else max(2 * text.block, 1 << 20)
             if not text.eof and len(buf) - pos < reach:
                 lines.shift(buf, pos)
@@ -652,7 +667,7 @@ def _tokenize(
                 pos = 0
                 continue
         if m is None:
-            ws = _WS.match(buf, pos).end()
+            ws = _ws_end(buf, pos)
             if ws >= len(buf):
                 if state == "done":
                     break

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from ..capture.frames import PLACEHOLDER_FILENAME
 from ..config import Config
 from ..publish.base import RECURRENCE_END, RECURRENCE_START
 from ..publish.marker import incident_marker
@@ -250,9 +251,10 @@ def _traceback_text(record: FailureRecord, shrink: Shrink) -> str:
     parts: list[str] = []
     for i, info in enumerate(record.exceptions):
         if i:
+            # ``relation`` of an entry says how it links to the next one (the raised one is last).
             parts.append(
                 "\nThe above exception was the direct cause of the following exception:\n"
-                if info.relation == "cause" or record.exceptions[i - 1].relation == "cause"
+                if record.exceptions[i - 1].relation == "cause"
                 else "\nDuring handling of the above exception, another exception occurred:\n"
             )
         if info.frames:
@@ -263,6 +265,9 @@ def _traceback_text(record: FailureRecord, shrink: Shrink) -> str:
             for n, frame in enumerate(shown):
                 if len(frames) > cap and n == cap // 3:
                     parts.append(f"  ... {len(frames) - cap} frames not shown ...")
+                if frame.filename == PLACEHOLDER_FILENAME:  # capture cut recursion or a long stack
+                    parts.append(f"  {frame.line or '...'}")
+                    continue
                 parts.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.function}')
                 if frame.line:
                     parts.append(f"    {frame.line}")

@@ -485,10 +485,14 @@ class Scrubber:
             return spans
         low = text.lower() if len(text.lower()) == len(text) else text.translate(_LOWER)
         protected = _protected(text, low)
-        if "[redacted " in text:
-            protected += [m.span() for m in MARKER_RE.finditer(text)]
         if protected:
             spans = [sp for sp in spans if not _inside(sp, protected)]
+        if "[redacted " in text:
+            # Our own markers: nothing in or across them is a secret.  This is what makes a
+            # second pass a no-op even where a first pass left a marker inside a would-be value.
+            markers = [m.span() for m in MARKER_RE.finditer(text)]
+            spans = [sp for sp in spans
+                     if not (_within(sp, markers) if sp[3] >= _LITERAL else _overlaps(sp, markers))]
         return _merge(spans)
 
     def _percent_spans(self, text: str) -> list[Span]:
@@ -679,6 +683,14 @@ def _inside(span: Span, ranges: list[tuple[int, int]]) -> bool:
     if span[3] >= _LITERAL:
         return False
     return any(lo <= span[0] and span[1] <= hi for lo, hi in ranges)
+
+
+def _within(span: Span, ranges: list[tuple[int, int]]) -> bool:
+    return any(lo <= span[0] and span[1] <= hi for lo, hi in ranges)
+
+
+def _overlaps(span: Span, ranges: list[tuple[int, int]]) -> bool:
+    return any(span[0] < hi and lo < span[1] for lo, hi in ranges)
 
 
 def _merge(spans: list[Span]) -> list[Span]:

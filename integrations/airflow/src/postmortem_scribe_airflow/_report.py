@@ -46,9 +46,14 @@ def _deliver(ctx: Any, settings: _settings.Settings, what: str) -> Any:
     outcome = call_bounded(lambda: report(ctx, config=settings.config),
                            timeout=_timeout(settings.config), what=what)
     if outcome is not None:
+        action = getattr(outcome, "action", "?")
         where = getattr(outcome, "issue_url", None) or getattr(outcome, "path", None) or ""
-        log.info("postmortem-scribe: %s -> %s %s %s", what, getattr(outcome, "action", "?"),
-                 getattr(outcome, "incident", "") or "", where)
+        if action == "failed":
+            log.warning("postmortem-scribe: %s could not be reported: %s", what,
+                        getattr(outcome, "message", ""))
+        else:
+            log.info("postmortem-scribe: %s -> %s %s %s", what, action,
+                     getattr(outcome, "incident", "") or "", where)
     return outcome
 
 

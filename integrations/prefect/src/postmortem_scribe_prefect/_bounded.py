@@ -33,7 +33,8 @@ def _start(job: Callable[[], None], ctx: contextvars.Context, name: str,
     return thread
 
 
-def run_bounded(job: Callable[[], None], ctx: contextvars.Context, timeout: float, name: str) -> bool:
+def run_bounded(job: Callable[[], None], ctx: contextvars.Context, timeout: float,
+                name: str) -> bool:
     """Run ``job`` in a daemon thread and wait up to ``timeout`` s; ``True`` if it finished."""
     thread = _start(job, ctx, name)
     thread.join(timeout)

@@ -210,9 +210,9 @@ async def read_task_runs(
     )
     from prefect.client.schemas.objects import StateType
 
+    failed = TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
     task_filter = TaskRunFilter(
-        state=(TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))
-               if failed_only else None),
+        state=TaskRunFilterState(type=failed) if failed_only else None,
         id=TaskRunFilterId(any_=list(ids)) if ids else None,
     )
     return list(

@@ -27,7 +27,7 @@ def format_line(when: datetime, level: str, where: str, message: str) -> str:
 
 
 class RunLogBuffer(logging.Handler):
-    """Keeps the last :data:`MAX_LINES_PER_RUN` formatted lines of the last :data:`MAX_RUNS` runs."""
+    """Keeps the last :data:`MAX_LINES_PER_RUN` lines of each of the last :data:`MAX_RUNS` runs."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -47,9 +47,8 @@ class RunLogBuffer(logging.Handler):
                 return  # bookkeeping about our own hooks
             if record.exc_info and record.exc_info[1] is not None:
                 text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            line = format_line(
-                datetime.fromtimestamp(record.created, tz=timezone.utc), record.levelname, where, text
-            )
+            when = datetime.fromtimestamp(record.created, tz=timezone.utc)
+            line = format_line(when, record.levelname, where, text)
             key = str(run_id)
             with self._guard:
                 lines = self._runs.get(key)

@@ -59,8 +59,8 @@ class Settings:
     Attributes:
         secret_block: Name of the Prefect Secret block holding the GitHub token
             (``SCRIBE_PREFECT_SECRET_BLOCK``, default ``github-token``; empty disables it).
-        hook_timeout: Most seconds a failure hook may hold the run (``SCRIBE_PREFECT_HOOK_TIMEOUT``);
-            default the core's ``budget_seconds`` plus 10 s for reading logs from the API.
+        hook_timeout: Most seconds a failure hook may hold the run
+            (``SCRIBE_PREFECT_HOOK_TIMEOUT``); default the core's ``budget_seconds`` plus 10 s for reading logs from the API.
         profile_timeout: Most seconds a completion hook waits for input profiles
             (``SCRIBE_PREFECT_PROFILE_TIMEOUT``, default 2).
         log_limit: Most log records read from the API per run (``SCRIBE_PREFECT_LOG_LIMIT``).
@@ -101,7 +101,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                     raise ValueError
                 setattr(settings, attr, value)
             except ValueError:
-                settings.problems.append(f"{var}={raw!r} is not a non-negative number; using the default.")
+                settings.problems.append(
+                    f"{var}={raw!r} is not a non-negative number; using the default."
+                )
     raw = env.get("SCRIBE_PREFECT_REPORT_TASKS")
     if raw:
         settings.report_tasks = raw.strip().lower() not in ("0", "false", "no", "off")
@@ -308,7 +310,9 @@ _OUR_HOOK_LINE = re.compile(
 )
 
 
-def format_api_logs(logs: list[Any], names: Mapping[str, str], flow_run_name: str | None) -> list[str]:
+def format_api_logs(
+    logs: list[Any], names: Mapping[str, str], flow_run_name: str | None
+) -> list[str]:
     """API log records as lines shaped like Prefect's console output."""
     lines: list[str] = []
     for record in logs:
@@ -661,7 +665,8 @@ class Reporter:
                 ctx.tags.append(str(tag))
         ctx.owner = owner_from_tags(ctx.tags)
         # The task's own path parameters first: they are what it read.
-        ctx.inputs = path_parameters(task_params, self.config) or path_parameters(flow_params, self.config)
+        ctx.inputs = (path_parameters(task_params, self.config)
+                      or path_parameters(flow_params, self.config))
         self.secrets.extend(secret_parameters(task_params))
         self.secrets.extend(secret_parameters(flow_params))
         ctx.exception = exception

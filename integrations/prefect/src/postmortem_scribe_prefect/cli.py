@@ -54,7 +54,8 @@ def _check() -> int:
     config = load_core_config()
     settings = load_settings()
     api = PREFECT_API_URL.value()
-    print(f"Prefect API:       {api or '(none: flows start a temporary server; the watcher needs one)'}")
+    none = "(none: flows start a temporary server; the watcher needs one)"
+    print(f"Prefect API:       {api or none}")
     print(f"incident store:    {config.store_url or '(default SQLite file in the user data directory)'}")
     print(f"publishing to:     {config.github_repo or 'local Markdown files in ' + config.output_dir}")
     token_source = "SCRIBE_GITHUB_TOKEN / config" if config.github_token else None

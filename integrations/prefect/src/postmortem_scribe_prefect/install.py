@@ -123,7 +123,8 @@ def install(*flows: Any, tasks: bool = True, profiles: bool = True) -> Installed
         seen.add(id(obj))
         try:
             if isinstance(obj, Flow):
-                ok = _add(obj, "on_failure", on_flow_failure) and _add(obj, "on_crashed", on_flow_failure)
+                ok = _add(obj, "on_failure", on_flow_failure)
+                ok = _add(obj, "on_crashed", on_flow_failure) and ok
                 if profiles:
                     _add(obj, "on_completion", on_flow_completion)
                 if ok:

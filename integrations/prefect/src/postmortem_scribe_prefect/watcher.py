@@ -168,7 +168,8 @@ class Watcher:
         while stop_at is None or time.monotonic() < stop_at:
             try:
                 event_filter = EventFilter(event=EventNameFilter(name=list(EVENT_NAMES)))
-                async with get_events_subscriber(filter=event_filter, reconnection_attempts=3) as sub:
+                subscriber = get_events_subscriber(filter=event_filter, reconnection_attempts=3)
+                async with subscriber as sub:
                     self.stats.connections += 1
                     backoff = 1.0
                     now = datetime.now(timezone.utc)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import threading
 import time
@@ -124,6 +125,18 @@ class _Throttle:
 
 _THROTTLES: dict[str, _Throttle] = {}
 _THROTTLES_LOCK = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # Airflow and Prefect workers fork: a child must not inherit a lock some other thread of
+    # the parent held at fork time, nor share the parent's pooled connections.
+    global _THROTTLES_LOCK
+    _THROTTLES_LOCK = threading.Lock()
+    _THROTTLES.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _throttle_for(origin: str, token: str | None) -> _Throttle:

@@ -51,6 +51,14 @@ _DROPPED: dict[str, list[str]] = {}
 _MEMORY_LOCK = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    # A forked worker starts with fresh locks and its own publishers (and Sessions).
+    global _MEMORY_LOCK
+    _MEMORY_LOCK = threading.Lock()
+    GitHubPublisher._CACHE = {}
+    GitHubPublisher._CACHE_LOCK = threading.Lock()
+
+
 def unassignable_leads(repo: str) -> set[str]:
     """Logins this process found unassignable in ``repo`` (``GET /assignees/{login}`` said 404)."""
     with _MEMORY_LOCK:
@@ -598,3 +606,7 @@ def _delivery_for(err: GitHubError) -> Delivery:
         return Delivery(status="retry", retry_after=err.retry_after, error=err.message)
     return Delivery(status="failed", error=f"{err.message}; GitHub will not accept it as it is, so "
                     "it is kept as failed in the outbox (`scribe show` has it)")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
