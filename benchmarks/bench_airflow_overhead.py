@@ -6,8 +6,9 @@ Runs inside the Airflow virtualenv (`make bench-airflow`, or
 One process, one DAG whose task fails on a malformed CSV, run with ``dag.test()`` over and over,
 interleaving three variants so that drift (caches, disk) hits all of them alike:
 
-- ``without``: the plugin installed but switched off (``AIRFLOW__POSTMORTEM_SCRIBE__ENABLED=False``),
-  the baseline: the same failure, the same Airflow, nothing reported;
+- ``without``: the plugin installed but switched off
+  (``AIRFLOW__POSTMORTEM_SCRIBE__ENABLED=False``), the baseline: the same failure, the same
+  Airflow, nothing reported;
 - ``new``: the plugin on, a fresh store each round, so every failure is a new incident (capture,
   input inspection, classification, render, a new draft file);
 - ``repeat``: the plugin on, one store, so every failure after the first is a repeat (the common

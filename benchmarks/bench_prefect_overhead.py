@@ -123,7 +123,8 @@ def main() -> int:
             os.utime(good, ns=(time.time_ns(), time.time_ns()))
             cases["success"][1].append(timed(hooked, str(good)))
 
-    new_drafts = sum(len(list((work / f"new-{i}" / "drafts").glob("*.md"))) for i in range(args.runs))
+    new_drafts = sum(len(list((work / f"new-{i}" / "drafts").glob("*.md")))
+                     for i in range(args.runs))
     repeat_drafts = len(list((work / "repeat" / "drafts").glob("*.md")))
     print(f"\nPrefect flow run wall time, median of {args.runs} runs per case "
           f"(python {sys.version.split()[0]}, {os.cpu_count()} cores)")

@@ -74,12 +74,18 @@ def make_log(size: int, seed: int = 7) -> tuple[list[str], list[str]]:
         template = rnd.choice(_SECRETS) if i % 40 == 39 else rnd.choice(_TEMPLATES)
         line = template.format(
             ts=f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}.{rnd.randint(0, 999):03d}+0000",
-            n=rnd.randint(1, 99999), d=rnd.randint(1, 9), hex32=r("0123456789abcdef", 32),
-            sha=r("0123456789abcdef", 40), sha256=r("0123456789abcdef", 64),
+            n=rnd.randint(1, 99999),
+            d=rnd.randint(1, 9),
+            hex32=r("0123456789abcdef", 32),
+            sha=r("0123456789abcdef", 40),
+            sha256=r("0123456789abcdef", 64),
             uuid=f"{r('0123456789abcdef', 8)}-{r('0123456789abcdef', 4)}-4{r('0123456789abcdef', 3)}"
-                 f"-a{r('0123456789abcdef', 3)}-{r('0123456789abcdef', 12)}",
-            host_pw=host_pw, jwt=f"eyJ{r(alnum, 30)}.eyJ{r(alnum, 60)}.{r(alnum, 43)}",
-            key=r(alnum, 32), gh=r(alnum, 36), akid=r("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
+            f"-a{r('0123456789abcdef', 3)}-{r('0123456789abcdef', 12)}",
+            host_pw=host_pw,
+            jwt=f"eyJ{r(alnum, 30)}.eyJ{r(alnum, 60)}.{r(alnum, 43)}",
+            key=r(alnum, 32),
+            gh=r(alnum, 36),
+            akid=r("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
             aws=r(alnum, 39) + "/",
         )
         if total + len(line) + 1 > size:
@@ -90,14 +96,20 @@ def make_log(size: int, seed: int = 7) -> tuple[list[str], list[str]]:
     return lines, [host_pw]
 
 
-def median_ms(fn: Callable[[], object], runs: int) -> float:
+def medians_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU time of ``fn`` in milliseconds.
+
+    CPU time is printed too because the machines that run this share their cores: wall-clock
+    time there also measures the neighbours, CPU time only this process.
+    """
     fn()  # warm up: compiled patterns, caches
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        cpu.append(time.process_time() - c)
+        wall.append(time.perf_counter() - w)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     def render() -> object:
         body = details(f"Log excerpt ({len(scrubbed)} lines)", code_block("\n".join(scrubbed)))
         quoted = [inline(line, max_len=300) for line in error_lines]
-        return body, quoted, title("Post-mortem draft: sales_daily.load_csv failed: " + error_lines[-1])
+        return (
+            body,
+            quoted,
+            title("Post-mortem draft: sales_daily.load_csv failed: " + error_lines[-1]),
+        )
 
     def total() -> object:
         return scrubber.lines(lines), render()
@@ -135,23 +151,30 @@ def main(argv: list[str] | None = None) -> int:
         return re.escape(text)
 
     results = {
-        "scrub": median_ms(scrub, args.runs),
-        "render": median_ms(render, args.runs),
-        "total": median_ms(total, args.runs),
-        "baseline str.replace": median_ms(baseline_replace, args.runs),
-        "baseline re.escape": median_ms(baseline_escape, args.runs),
+        "scrub": medians_ms(scrub, args.runs),
+        "render": medians_ms(render, args.runs),
+        "total": medians_ms(total, args.runs),
+        "baseline str.replace": medians_ms(baseline_replace, args.runs),
+        "baseline re.escape": medians_ms(baseline_escape, args.runs),
     }
     leaked = [s for s in host_secrets if s in "\n".join(scrubbed)]
-    print(f"input: {len(text.encode())} bytes, {len(lines)} lines, {len(error_lines)} quoted lines;"
-          f" median of {args.runs} runs; Python {sys.version.split()[0]}")
-    for name, ms in results.items():
-        print(f"  {name:<22} {ms:8.2f} ms")
-    print(f"  total / str.replace    {results['total'] / results['baseline str.replace']:8.1f} x")
-    print(f"  total / re.escape      {results['total'] / results['baseline re.escape']:8.1f} x")
-    print(f"  redaction markers: {sum(line.count('[redacted ') for line in scrubbed)};"
-          f" host secrets left: {len(leaked)}")
-    verdict = "within" if results["total"] <= 20.0 else "OVER"
-    print(f"  target: total <= 20 ms for 64 KB -> {verdict}")
+    print(
+        f"input: {len(text.encode())} bytes, {len(lines)} lines, {len(error_lines)} quoted lines;"
+        f" median of {args.runs} runs; Python {sys.version.split()[0]}"
+    )
+    print(f"  {'':<22} {'wall ms':>9} {'cpu ms':>9}")
+    for name, (wall, cpu) in results.items():
+        print(f"  {name:<22} {wall:9.2f} {cpu:9.2f}")
+    total_wall, total_cpu = results["total"]
+    for name in ("baseline str.replace", "baseline re.escape"):
+        base_wall, base_cpu = results[name]
+        print(f"  total / {name[9:]:<14} {total_wall / base_wall:9.1f}x {total_cpu / max(base_cpu, 1e-6):8.1f}x")
+    markers = sum(line.count("[redacted ") for line in scrubbed)
+    print(f"  redaction markers: {markers}; host secrets left: {len(leaked)}")
+    print(
+        f"  target: total <= 20 ms for 64 KB -> wall {'within' if total_wall <= 20 else 'OVER'},"
+        f" cpu {'within' if total_cpu <= 20 else 'OVER'}"
+    )
     clear_registry()
     return 0
 

@@ -77,9 +77,17 @@ def _b64url(data: bytes) -> str:
 
 def jwt(rnd: random.Random) -> str:
     header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64url(json.dumps({"sub": f"svc-{rnd.randint(1, 99999)}", "iat": 1714550400,
-                                  "exp": 1714554000, "jti": _r(rnd, HEX, 16)},
-                                 separators=(",", ":")).encode())
+    payload = _b64url(
+        json.dumps(
+            {
+                "sub": f"svc-{rnd.randint(1, 99999)}",
+                "iat": 1714550400,
+                "exp": 1714554000,
+                "jti": _r(rnd, HEX, 16),
+            },
+            separators=(",", ":"),
+        ).encode()
+    )
     key = rnd.randbytes(32)
     sig = _b64url(hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{sig}"
@@ -87,7 +95,7 @@ def jwt(rnd: random.Random) -> str:
 
 def pem(rnd: random.Random, label: str, nbytes: int = 900, lead: bytes = b"") -> str:
     body = base64.b64encode(lead + rnd.randbytes(nbytes)).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----"
 
 
@@ -108,136 +116,243 @@ Gen = Callable[[random.Random], Secret]
 GENERATORS: dict[str, Gen] = {
     "github-classic": lambda r: Secret("github-classic", github_token(r, "ghp_"), "GITHUB_TOKEN"),
     "github-oauth": lambda r: Secret("github-oauth", github_token(r, "gho_"), "oauth_token"),
-    "github-user-to-server": lambda r: Secret("github-user-to-server", github_token(r, "ghu_"), "token"),
-    "github-app-installation": lambda r: Secret("github-app-installation", github_token(r, "ghs_"), "GH_TOKEN"),
+    "github-user-to-server": lambda r: Secret(
+        "github-user-to-server", github_token(r, "ghu_"), "token"
+    ),
+    "github-app-installation": lambda r: Secret(
+        "github-app-installation", github_token(r, "ghs_"), "GH_TOKEN"
+    ),
     "github-refresh": lambda r: Secret("github-refresh", github_token(r, "ghr_"), "refresh_token"),
     "github-fine-grained": lambda r: Secret(
-        "github-fine-grained", f"github_pat_{_r(r, ALNUM, 22)}_{_r(r, ALNUM, 59)}", "GITHUB_PAT"),
+        "github-fine-grained", f"github_pat_{_r(r, ALNUM, 22)}_{_r(r, ALNUM, 59)}", "GITHUB_PAT"
+    ),
     "gitlab-pat": lambda r: Secret("gitlab-pat", "glpat-" + _r(r, URLSAFE, 20), "GITLAB_TOKEN"),
-    "gitlab-deploy": lambda r: Secret("gitlab-deploy", "gldt-" + _r(r, URLSAFE, 20), "deploy_token"),
+    "gitlab-deploy": lambda r: Secret(
+        "gitlab-deploy", "gldt-" + _r(r, URLSAFE, 20), "deploy_token"
+    ),
     "aws-access-key-id": lambda r: Secret(
-        "aws-access-key-id", "AKIA" + _r(r, BASE32, 16), "aws_access_key_id"),
+        "aws-access-key-id", "AKIA" + _r(r, BASE32, 16), "aws_access_key_id"
+    ),
     "aws-secret-access-key": lambda r: Secret(
-        "aws-secret-access-key", _r(r, ALNUM + "/+", 38) + r.choice("/+") + r.choice(string.digits),
-        "aws_secret_access_key", self_identifying=False),
+        "aws-secret-access-key",
+        _r(r, ALNUM + "/+", 38) + r.choice("/+") + r.choice(string.digits),
+        "aws_secret_access_key",
+        self_identifying=False,
+    ),
     "gcp-api-key": lambda r: Secret("gcp-api-key", "AIza" + _r(r, URLSAFE, 35), "GOOGLE_API_KEY"),
     "gcp-service-account-key": lambda r: Secret(
-        "gcp-service-account-key", pem(r, "PRIVATE KEY", 1190, b"0\x82\x04\xbd"), "private_key"),
-    "gcp-oauth-token": lambda r: Secret("gcp-oauth-token", "ya29." + _r(r, URLSAFE, 150), "access_token"),
+        "gcp-service-account-key", pem(r, "PRIVATE KEY", 1190, b"0\x82\x04\xbd"), "private_key"
+    ),
+    "gcp-oauth-token": lambda r: Secret(
+        "gcp-oauth-token", "ya29." + _r(r, URLSAFE, 150), "access_token"
+    ),
     "gcp-oauth-client-secret": lambda r: Secret(
-        "gcp-oauth-client-secret", "GOCSPX-" + _r(r, URLSAFE, 28), "client_secret"),
+        "gcp-oauth-client-secret", "GOCSPX-" + _r(r, URLSAFE, 28), "client_secret"
+    ),
     "azure-storage-key": lambda r: Secret(
-        "azure-storage-key", base64.b64encode(r.randbytes(64)).decode(), "AccountKey"),
+        "azure-storage-key", base64.b64encode(r.randbytes(64)).decode(), "AccountKey"
+    ),
     "azure-sas-signature": lambda r: Secret(
-        "azure-sas-signature", quote(base64.b64encode(r.randbytes(32)).decode(), safe=""), "sig",
-        self_identifying=False),
+        "azure-sas-signature",
+        quote(base64.b64encode(r.randbytes(32)).decode(), safe=""),
+        "sig",
+        self_identifying=False,
+    ),
     "azure-client-secret": lambda r: Secret(
-        "azure-client-secret", _r(r, ALNUM, 3) + r.choice(string.digits) + "Q~" + _r(r, ALNUM + "_~.-", 34),
-        "AZURE_CLIENT_SECRET"),
+        "azure-client-secret",
+        _r(r, ALNUM, 3) + r.choice(string.digits) + "Q~" + _r(r, ALNUM + "_~.-", 34),
+        "AZURE_CLIENT_SECRET",
+    ),
     "slack-bot-token": lambda r: Secret(
-        "slack-bot-token", f"xoxb-{_r(r, string.digits, 12)}-{_r(r, string.digits, 13)}-{_r(r, ALNUM, 24)}",
-        "SLACK_BOT_TOKEN"),
+        "slack-bot-token",
+        f"xoxb-{_r(r, string.digits, 12)}-{_r(r, string.digits, 13)}-{_r(r, ALNUM, 24)}",
+        "SLACK_BOT_TOKEN",
+    ),
     "slack-user-token": lambda r: Secret(
         "slack-user-token",
         f"xoxp-{_r(r, string.digits, 12)}-{_r(r, string.digits, 12)}-{_r(r, string.digits, 13)}-{_r(r, HEX, 32)}",
-        "slack_token"),
+        "slack_token",
+    ),
     "slack-webhook": lambda r: Secret(
-        "slack-webhook", f"T{_r(r, BASE32, 8)}/B{_r(r, BASE32, 10)}/{_r(r, ALNUM, 24)}",
-        "SLACK_WEBHOOK_TOKEN", self_identifying=False),
-    "stripe-secret-key": lambda r: Secret("stripe-secret-key", "sk_live_" + _r(r, ALNUM, 99), "STRIPE_API_KEY"),
-    "stripe-restricted-key": lambda r: Secret("stripe-restricted-key", "rk_live_" + _r(r, ALNUM, 99), "stripe_key"),
-    "stripe-webhook-secret": lambda r: Secret("stripe-webhook-secret", "whsec_" + _r(r, ALNUM, 32), "webhook_secret"),
-    "prefect-user-key": lambda r: Secret("prefect-user-key", "pnu_" + _r(r, ALNUM, 36), "PREFECT_API_KEY"),
-    "prefect-bot-key": lambda r: Secret("prefect-bot-key", "pnb_" + _r(r, ALNUM, 36), "PREFECT_API_KEY"),
-    "databricks-token": lambda r: Secret("databricks-token", "dapi" + _r(r, HEX, 32), "DATABRICKS_TOKEN"),
+        "slack-webhook",
+        f"T{_r(r, BASE32, 8)}/B{_r(r, BASE32, 10)}/{_r(r, ALNUM, 24)}",
+        "SLACK_WEBHOOK_TOKEN",
+        self_identifying=False,
+    ),
+    "stripe-secret-key": lambda r: Secret(
+        "stripe-secret-key", "sk_live_" + _r(r, ALNUM, 99), "STRIPE_API_KEY"
+    ),
+    "stripe-restricted-key": lambda r: Secret(
+        "stripe-restricted-key", "rk_live_" + _r(r, ALNUM, 99), "stripe_key"
+    ),
+    "stripe-webhook-secret": lambda r: Secret(
+        "stripe-webhook-secret", "whsec_" + _r(r, ALNUM, 32), "webhook_secret"
+    ),
+    "prefect-user-key": lambda r: Secret(
+        "prefect-user-key", "pnu_" + _r(r, ALNUM, 36), "PREFECT_API_KEY"
+    ),
+    "prefect-bot-key": lambda r: Secret(
+        "prefect-bot-key", "pnb_" + _r(r, ALNUM, 36), "PREFECT_API_KEY"
+    ),
+    "databricks-token": lambda r: Secret(
+        "databricks-token", "dapi" + _r(r, HEX, 32), "DATABRICKS_TOKEN"
+    ),
     "snowflake-password": lambda r: Secret(
-        "snowflake-password", password(r, 18), "SNOWFLAKE_PASSWORD", self_identifying=False),
-    "datadog-api-key": lambda r: Secret("datadog-api-key", _r(r, HEX, 32), "DD_API_KEY", self_identifying=False),
-    "datadog-app-key": lambda r: Secret("datadog-app-key", _r(r, HEX, 40), "DD_APP_KEY", self_identifying=False),
+        "snowflake-password", password(r, 18), "SNOWFLAKE_PASSWORD", self_identifying=False
+    ),
+    "datadog-api-key": lambda r: Secret(
+        "datadog-api-key", _r(r, HEX, 32), "DD_API_KEY", self_identifying=False
+    ),
+    "datadog-app-key": lambda r: Secret(
+        "datadog-app-key", _r(r, HEX, 40), "DD_APP_KEY", self_identifying=False
+    ),
     "twilio-api-key": lambda r: Secret("twilio-api-key", "SK" + _r(r, HEX, 32), "TWILIO_API_KEY"),
     "twilio-auth-token": lambda r: Secret(
-        "twilio-auth-token", _r(r, HEX, 32), "TWILIO_AUTH_TOKEN", self_identifying=False),
+        "twilio-auth-token", _r(r, HEX, 32), "TWILIO_AUTH_TOKEN", self_identifying=False
+    ),
     "sendgrid": lambda r: Secret(
-        "sendgrid", f"SG.{_r(r, URLSAFE, 22)}.{_r(r, URLSAFE, 43)}", "SENDGRID_API_KEY"),
+        "sendgrid", f"SG.{_r(r, URLSAFE, 22)}.{_r(r, URLSAFE, 43)}", "SENDGRID_API_KEY"
+    ),
     "npm": lambda r: Secret("npm", "npm_" + _r(r, ALNUM, 36), "NPM_TOKEN"),
-    "pypi": lambda r: Secret("pypi", "pypi-AgEIcHlwaS5vcmc" + _r(r, URLSAFE, 160), "TWINE_PASSWORD"),
+    "pypi": lambda r: Secret(
+        "pypi", "pypi-AgEIcHlwaS5vcmc" + _r(r, URLSAFE, 160), "TWINE_PASSWORD"
+    ),
     "openai-project": lambda r: Secret(
-        "openai-project", "sk-proj-" + _r(r, URLSAFE, 124) + "T3BlbkFJ" + _r(r, URLSAFE, 24), "OPENAI_API_KEY"),
+        "openai-project",
+        "sk-proj-" + _r(r, URLSAFE, 124) + "T3BlbkFJ" + _r(r, URLSAFE, 24),
+        "OPENAI_API_KEY",
+    ),
     "openai-legacy": lambda r: Secret(
-        "openai-legacy", "sk-" + _r(r, ALNUM, 20) + "T3BlbkFJ" + _r(r, ALNUM, 20), "openai_key"),
+        "openai-legacy", "sk-" + _r(r, ALNUM, 20) + "T3BlbkFJ" + _r(r, ALNUM, 20), "openai_key"
+    ),
     "anthropic": lambda r: Secret(
-        "anthropic", "sk-ant-api03-" + _r(r, URLSAFE, 93) + "AA", "ANTHROPIC_API_KEY"),
+        "anthropic", "sk-ant-api03-" + _r(r, URLSAFE, 93) + "AA", "ANTHROPIC_API_KEY"
+    ),
     "huggingface": lambda r: Secret("huggingface", "hf_" + _r(r, ALNUM, 34), "HF_TOKEN"),
     "shopify": lambda r: Secret("shopify", "shpat_" + _r(r, HEX, 32), "SHOPIFY_ACCESS_TOKEN"),
     "mailgun": lambda r: Secret("mailgun", "key-" + _r(r, HEX, 32), "MAILGUN_API_KEY"),
-    "mailchimp": lambda r: Secret("mailchimp", _r(r, HEX, 32) + f"-us{r.randint(1, 21)}", "MAILCHIMP_KEY"),
+    "mailchimp": lambda r: Secret(
+        "mailchimp", _r(r, HEX, 32) + f"-us{r.randint(1, 21)}", "MAILCHIMP_KEY"
+    ),
     "heroku": lambda r: Secret("heroku", "HRKU-AA" + _r(r, URLSAFE, 58), "HEROKU_API_KEY"),
     "heroku-legacy": lambda r: Secret(
         "heroku-legacy",
-        "-".join(_r(r, HEX, n) for n in (8, 4, 4, 4, 12)), "HEROKU_API_KEY", self_identifying=False),
-    "digitalocean": lambda r: Secret("digitalocean", "dop_v1_" + _r(r, HEX, 64), "DIGITALOCEAN_TOKEN"),
+        "-".join(_r(r, HEX, n) for n in (8, 4, 4, 4, 12)),
+        "HEROKU_API_KEY",
+        self_identifying=False,
+    ),
+    "digitalocean": lambda r: Secret(
+        "digitalocean", "dop_v1_" + _r(r, HEX, 64), "DIGITALOCEAN_TOKEN"
+    ),
     "doppler": lambda r: Secret("doppler", "dp.pt." + _r(r, ALNUM, 43), "DOPPLER_TOKEN"),
     "vault": lambda r: Secret("vault", "hvs." + _r(r, URLSAFE, 90), "VAULT_TOKEN"),
     "sentry-dsn-key": lambda r: Secret(
-        "sentry-dsn-key", _r(r, HEX, 32), "SENTRY_DSN", self_identifying=False),
+        "sentry-dsn-key", _r(r, HEX, 32), "SENTRY_DSN", self_identifying=False
+    ),
     "discord-bot": lambda r: Secret("discord-bot", discord_bot_token(r), "DISCORD_TOKEN"),
     "discord-webhook": lambda r: Secret(
-        "discord-webhook", _r(r, URLSAFE, 68), "DISCORD_WEBHOOK_TOKEN", self_identifying=False),
+        "discord-webhook", _r(r, URLSAFE, 68), "DISCORD_WEBHOOK_TOKEN", self_identifying=False
+    ),
     "telegram-bot": lambda r: Secret(
-        "telegram-bot", f"{r.randint(10**9, 7 * 10**9)}:AA{_r(r, URLSAFE, 33)}", "TELEGRAM_BOT_TOKEN"),
+        "telegram-bot",
+        f"{r.randint(10**9, 7 * 10**9)}:AA{_r(r, URLSAFE, 33)}",
+        "TELEGRAM_BOT_TOKEN",
+    ),
     "square": lambda r: Secret("square", "EAAA" + _r(r, URLSAFE, 60), "SQUARE_ACCESS_TOKEN"),
-    "square-oauth-secret": lambda r: Secret("square-oauth-secret", "sq0csp-" + _r(r, URLSAFE, 43), "square_secret"),
+    "square-oauth-secret": lambda r: Secret(
+        "square-oauth-secret", "sq0csp-" + _r(r, URLSAFE, 43), "square_secret"
+    ),
     "braintree": lambda r: Secret(
-        "braintree", f"access_token$production${_r(r, string.ascii_lowercase + string.digits, 16)}${_r(r, HEX, 32)}",
-        "BRAINTREE_ACCESS_TOKEN"),
+        "braintree",
+        f"access_token$production${_r(r, string.ascii_lowercase + string.digits, 16)}${_r(r, HEX, 32)}",
+        "BRAINTREE_ACCESS_TOKEN",
+    ),
     "paypal-client-secret": lambda r: Secret(
-        "paypal-client-secret", _r(r, URLSAFE, 80), "PAYPAL_CLIENT_SECRET", self_identifying=False),
+        "paypal-client-secret", _r(r, URLSAFE, 80), "PAYPAL_CLIENT_SECRET", self_identifying=False
+    ),
     "atlassian": lambda r: Secret(
-        "atlassian", "ATATT3xFfGF0" + _r(r, URLSAFE, 170) + "=" + _r(r, HEX.upper(), 8), "JIRA_API_TOKEN"),
+        "atlassian",
+        "ATATT3xFfGF0" + _r(r, URLSAFE, 170) + "=" + _r(r, HEX.upper(), 8),
+        "JIRA_API_TOKEN",
+    ),
     "linear": lambda r: Secret("linear", "lin_api_" + _r(r, ALNUM, 40), "LINEAR_API_KEY"),
     "notion": lambda r: Secret("notion", "ntn_" + _r(r, ALNUM, 46), "NOTION_TOKEN"),
     "notion-legacy": lambda r: Secret("notion-legacy", "secret_" + _r(r, ALNUM, 43), "notion_key"),
     "newrelic": lambda r: Secret("newrelic", "NRAK-" + _r(r, BASE32, 27), "NEW_RELIC_API_KEY"),
     "grafana-service-account": lambda r: Secret(
-        "grafana-service-account", f"glsa_{_r(r, ALNUM, 32)}_{_r(r, HEX, 8)}", "GRAFANA_TOKEN"),
+        "grafana-service-account", f"glsa_{_r(r, ALNUM, 32)}_{_r(r, HEX, 8)}", "GRAFANA_TOKEN"
+    ),
     "grafana-cloud": lambda r: Secret(
-        "grafana-cloud", "glc_" + base64.b64encode(json.dumps({"o": str(r.randint(1, 10**6)), "n": "stack",
-                                                               "k": _r(r, ALNUM, 24)}).encode()).decode(),
-        "GRAFANA_CLOUD_TOKEN"),
+        "grafana-cloud",
+        "glc_"
+        + base64.b64encode(
+            json.dumps(
+                {"o": str(r.randint(1, 10**6)), "n": "stack", "k": _r(r, ALNUM, 24)}
+            ).encode()
+        ).decode(),
+        "GRAFANA_CLOUD_TOKEN",
+    ),
     "confluent": lambda r: Secret(
-        "confluent", _r(r, ALNUM + "+/", 64), "sasl.password", self_identifying=False),
+        "confluent", _r(r, ALNUM + "+/", 64), "sasl.password", self_identifying=False
+    ),
     "pulumi": lambda r: Secret("pulumi", "pul-" + _r(r, HEX, 40), "PULUMI_ACCESS_TOKEN"),
     "terraform-cloud": lambda r: Secret(
-        "terraform-cloud", f"{_r(r, ALNUM, 14)}.atlasv1.{_r(r, URLSAFE, 67)}", "TFE_TOKEN"),
+        "terraform-cloud", f"{_r(r, ALNUM, 14)}.atlasv1.{_r(r, URLSAFE, 67)}", "TFE_TOKEN"
+    ),
     "dropbox": lambda r: Secret("dropbox", "sl." + _r(r, URLSAFE, 138), "DROPBOX_TOKEN"),
     "jwt": lambda r: Secret("jwt", jwt(r), "id_token"),
-    "rsa-private-key": lambda r: Secret("rsa-private-key", pem(r, "RSA PRIVATE KEY", 1190), "private_key"),
-    "ec-private-key": lambda r: Secret("ec-private-key", pem(r, "EC PRIVATE KEY", 121), "signing_key"),
+    "rsa-private-key": lambda r: Secret(
+        "rsa-private-key", pem(r, "RSA PRIVATE KEY", 1190), "private_key"
+    ),
+    "ec-private-key": lambda r: Secret(
+        "ec-private-key", pem(r, "EC PRIVATE KEY", 121), "signing_key"
+    ),
     "openssh-private-key": lambda r: Secret(
-        "openssh-private-key", pem(r, "OPENSSH PRIVATE KEY", 380, b"openssh-key-v1\0"), "ssh_key"),
+        "openssh-private-key", pem(r, "OPENSSH PRIVATE KEY", 380, b"openssh-key-v1\0"), "ssh_key"
+    ),
     "age": lambda r: Secret("age", "AGE-SECRET-KEY-1" + _r(r, BECH32, 58), "AGE_KEY"),
-    "docker-hub": lambda r: Secret("docker-hub", "dckr_pat_" + _r(r, URLSAFE, 27), "DOCKERHUB_TOKEN"),
-    "airtable": lambda r: Secret("airtable", f"pat{_r(r, ALNUM, 14)}.{_r(r, HEX, 64)}", "AIRTABLE_TOKEN"),
-    "postman": lambda r: Secret("postman", f"PMAK-{_r(r, HEX, 24)}-{_r(r, HEX, 34)}", "POSTMAN_API_KEY"),
+    "docker-hub": lambda r: Secret(
+        "docker-hub", "dckr_pat_" + _r(r, URLSAFE, 27), "DOCKERHUB_TOKEN"
+    ),
+    "airtable": lambda r: Secret(
+        "airtable", f"pat{_r(r, ALNUM, 14)}.{_r(r, HEX, 64)}", "AIRTABLE_TOKEN"
+    ),
+    "postman": lambda r: Secret(
+        "postman", f"PMAK-{_r(r, HEX, 24)}-{_r(r, HEX, 34)}", "POSTMAN_API_KEY"
+    ),
     "tailscale": lambda r: Secret(
-        "tailscale", f"tskey-auth-{_r(r, ALNUM, 7)}CNTRL-{_r(r, ALNUM, 33)}", "TS_AUTHKEY"),
+        "tailscale", f"tskey-auth-{_r(r, ALNUM, 7)}CNTRL-{_r(r, ALNUM, 33)}", "TS_AUTHKEY"
+    ),
     "groq": lambda r: Secret("groq", "gsk_" + _r(r, ALNUM, 52), "GROQ_API_KEY"),
     "replicate": lambda r: Secret("replicate", "r8_" + _r(r, ALNUM, 37), "REPLICATE_API_TOKEN"),
-    "langsmith": lambda r: Secret("langsmith", f"lsv2_pt_{_r(r, HEX, 32)}_{_r(r, HEX, 10)}", "LANGSMITH_API_KEY"),
+    "langsmith": lambda r: Secret(
+        "langsmith", f"lsv2_pt_{_r(r, HEX, 32)}_{_r(r, HEX, 10)}", "LANGSMITH_API_KEY"
+    ),
     "supabase": lambda r: Secret("supabase", "sbp_" + _r(r, HEX, 40), "SUPABASE_ACCESS_TOKEN"),
     "sentry-auth-token": lambda r: Secret(
-        "sentry-auth-token", "sntrys_" + base64.b64encode(json.dumps({"iat": 1714550400, "url": "https://sentry.io",
-                                                                     "org": "acme"}).encode()).decode().rstrip("=")
-        + "_" + _r(r, URLSAFE, 43), "SENTRY_AUTH_TOKEN"),
+        "sentry-auth-token",
+        "sntrys_"
+        + base64.b64encode(
+            json.dumps({"iat": 1714550400, "url": "https://sentry.io", "org": "acme"}).encode()
+        )
+        .decode()
+        .rstrip("=")
+        + "_"
+        + _r(r, URLSAFE, 43),
+        "SENTRY_AUTH_TOKEN",
+    ),
     "flyio": lambda r: Secret("flyio", "fo1_" + _r(r, URLSAFE, 43), "FLY_API_TOKEN"),
     # Credentials that are only recognisable by where they sit.
     "db-password": lambda r: Secret("db-password", password(r), "password", self_identifying=False),
     "bearer-opaque": lambda r: Secret(
-        "bearer-opaque", _r(r, ALNUM, 40), "api_token", self_identifying=False),
+        "bearer-opaque", _r(r, ALNUM, 40), "api_token", self_identifying=False
+    ),
     "session-cookie": lambda r: Secret(
-        "session-cookie", _r(r, ALNUM, 32), "sessionid", self_identifying=False),
+        "session-cookie", _r(r, ALNUM, 32), "sessionid", self_identifying=False
+    ),
     "old-github-token": lambda r: Secret(
-        "old-github-token", _r(r, HEX, 40), "GITHUB_TOKEN", self_identifying=False),
+        "old-github-token", _r(r, HEX, 40), "GITHUB_TOKEN", self_identifying=False
+    ),
 }
 
 
@@ -245,7 +360,7 @@ def make_secrets(seed: int = SEED, per_kind: int = 2) -> list[Secret]:
     """``per_kind`` secrets of every kind, reproducible from ``seed``."""
     rnd = random.Random(seed)
     secrets: list[Secret] = []
-    for kind, gen in GENERATORS.items():
+    for gen in GENERATORS.values():
         for _ in range(per_kind):
             s = gen(rnd)
             _decorate(s, rnd)
@@ -275,14 +390,21 @@ def contexts(s: Secret) -> dict[str, str]:
     one_line = "\n" not in v
     out: dict[str, str] = {}
     if s.kind in ("gcp-service-account-key",):
-        out["service-account-json"] = json.dumps({
-            "type": "service_account", "project_id": "acme-data", "private_key_id": "0" * 40,
-            "private_key": v + "\n", "client_email": "etl@acme-data.iam.gserviceaccount.com"})
+        out["service-account-json"] = json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "acme-data",
+                "private_key_id": "0" * 40,
+                "private_key": v + "\n",
+                "client_email": "etl@acme-data.iam.gserviceaccount.com",
+            }
+        )
     if not one_line:
         out["multi-line"] = f"loading key for sftp upload\n{v}\ndone"
         out["json-escaped"] = json.dumps({key: v})
         out["yaml-block"] = f"sftp:\n  host: files.example.com\n  {key}: |\n" + "\n".join(
-            "    " + line for line in v.splitlines())
+            "    " + line for line in v.splitlines()
+        )
         return out
     out["key=value"] = f"{key}={v}"
     out["logfmt"] = f'level=error msg="request failed" {key}={v} attempt=3'
@@ -290,39 +412,53 @@ def contexts(s: Secret) -> dict[str, str]:
     out["json-in-json"] = json.dumps({"event": "failed", "error_detail": json.dumps({key: v})})
     out["yaml"] = f"connection:\n  host: db.internal\n  {key}: {v}\n  port: 5432"
     out["python-repr"] = repr({"host": "db.internal", key: v, "port": 5432})
-    out["kwargs"] = f"snowflake.connector.connect(account='acme-xy12345', user='etl', {key.lower().replace('.', '_')}='{v}')"
-    out["env-dump"] = f"HOME=/home/airflow\nexport {key.upper().replace('.', '_').replace('-', '_')}={v}\nPATH=/usr/bin"
+    out["kwargs"] = (
+        f"snowflake.connector.connect(account='acme-xy12345', user='etl', {key.lower().replace('.', '_')}='{v}')"
+    )
+    out["env-dump"] = (
+        f"HOME=/home/airflow\nexport {key.upper().replace('.', '_').replace('-', '_')}={v}\nPATH=/usr/bin"
+    )
     out["cli"] = f"etl-load --host db.internal --{key.lower().replace('_', '-')} {v} --retries 3"
     out["header-bearer"] = f"Authorization: Bearer {v}"
     out["curl"] = f"curl -sS -H 'Authorization: Bearer {v}' https://api.example.com/v1/orders"
     out["x-api-key"] = f"X-Api-Key: {v}"
     out["uri"] = f"https://etl:{quote(v, safe='')}@api.example.com/v1/export?page=2"
     if s.kind in ("db-password", "snowflake-password"):
-        out["db-uri"] = f"snowflake://etl:{quote(v, safe='')}@acme-xy12345/analytics/public?warehouse=LOAD_WH"
+        out["db-uri"] = (
+            f"snowflake://etl:{quote(v, safe='')}@acme-xy12345/analytics/public?warehouse=LOAD_WH"
+        )
         out["basic-auth"] = "Authorization: Basic " + base64.b64encode(f"etl:{v}".encode()).decode()
-        out["pct-encoded-uri"] = "next=" + quote(f"postgresql://etl:{quote(v, safe='')}@db.internal/sales", safe="")
+        out["pct-encoded-uri"] = "next=" + quote(
+            f"postgresql://etl:{quote(v, safe='')}@db.internal/sales", safe=""
+        )
     if s.kind == "session-cookie":
         out["cookie"] = f"Cookie: theme=dark; sessionid={v}; csrftoken=x"
         out["set-cookie"] = f"Set-Cookie: sessionid={v}; Path=/; HttpOnly; Secure"
     if s.kind == "slack-webhook":
         out["webhook-url"] = f"POST https://hooks.slack.com/services/{v} failed: 404"
     if s.kind == "discord-webhook":
-        out["webhook-url"] = f"POST https://discord.com/api/webhooks/{random.Random(v).randint(10**17, 10**18)}/{v}"
+        out["webhook-url"] = (
+            f"POST https://discord.com/api/webhooks/{random.Random(v).randint(10**17, 10**18)}/{v}"
+        )
     if s.kind == "sentry-dsn-key":
         out["dsn"] = f"sentry_sdk.init(dsn='https://{v}@o123456.ingest.us.sentry.io/4507654321')"
     if s.kind == "azure-storage-key":
         out["connection-string"] = (
             "DefaultEndpointsProtocol=https;AccountName=acmelake;AccountKey="
-            f"{v};EndpointSuffix=core.windows.net")
+            f"{v};EndpointSuffix=core.windows.net"
+        )
     if s.kind == "azure-sas-signature":
         out["sas-url"] = (
             "GET https://acmelake.blob.core.windows.net/raw/sales.csv?sv=2022-11-02&ss=b&srt=o&sp=r"
-            f"&se=2024-06-01T00%3A00%3A00Z&spr=https&sig={v} -> 403")
+            f"&se=2024-06-01T00%3A00%3A00Z&spr=https&sig={v} -> 403"
+        )
     if s.kind == "aws-secret-access-key":
         rnd = random.Random(v)
         key_id = "AKIA" + "".join(rnd.choice(BASE32) for _ in range(16))
         out["aws-pair"] = f"Using credentials {key_id} / {v} for s3://acme-lake"
-        out["boto-repr"] = repr({"AccessKeyId": key_id, "SecretAccessKey": v, "Expiration": "2024-05-01"})
+        out["boto-repr"] = repr(
+            {"AccessKeyId": key_id, "SecretAccessKey": v, "Expiration": "2024-05-01"}
+        )
     if s.kind == "telegram-bot":
         out["bot-url"] = f"GET https://api.telegram.org/bot{v}/sendMessage -> 401"
     if s.self_identifying:
@@ -366,14 +502,14 @@ def benign(seed: int = SEED) -> list[str]:
         f"sha256:{sha256}",
         f"image: ghcr.io/acme/etl@sha256:{sha256}",
         f"md5 checksum {md5} does not match expected {_r(rnd, HEX, 32)}",
-        f"etag \"{md5}\"",
+        f'etag "{md5}"',
         "s3://acme-data-lake/raw/sales/2024/05/01/part-00017.csv.gz",
         "key=raw/sales/2024/05/01/part-00017.parquet",
         "Key: raw/sales/2024/05/01/part-00017.parquet",
         "gs://acme-bucket/exports/token_usage/2024-05-01.json",
         f"order id {rnd.randint(10**15, 10**16)} not found",
         f"customer_id={rnd.randint(10**9, 10**10)}",
-        f"<img src=\"data:image/png;base64,{png}\">",
+        f'<img src="data:image/png;base64,{png}">',
         "password=***",
         "password: '********'",
         "token=<redacted>",

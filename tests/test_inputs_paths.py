@@ -128,3 +128,22 @@ def test_zip_with_several_members_and_an_encrypted_one(tmp_path: Path) -> None:
     enc.write_bytes(bytes(raw))
     report = inspect_path(str(enc))
     assert "encrypted" in (report.error or "")
+
+
+def test_every_problem_code_has_a_category(tmp_path: Path) -> None:
+    import re
+
+    from postmortem_scribe.inputs import PROBLEM_CATEGORY
+
+    src = Path(__file__).resolve().parents[1] / "src" / "postmortem_scribe" / "inputs"
+    text = "".join(p.read_text() for p in src.glob("*.py"))
+    emitted = set(re.findall(r'\.add\(\s*"([a-z_0-9]+)"', text))
+    emitted |= set(re.findall(r'_problem\(\s*"([a-z_0-9]+)"', text))
+    emitted |= set(re.findall(r'return "(json_[a-z_]+)"', text))
+    assert emitted and emitted <= set(PROBLEM_CATEGORY), emitted - set(PROBLEM_CATEGORY)
+    assert set(PROBLEM_CATEGORY.values()) <= {
+        "data_format",
+        "data_missing",
+        "data_quality",
+        "config_env",
+    }

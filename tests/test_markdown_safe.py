@@ -120,12 +120,39 @@ _ACTIVE_IN_TEXT = [
     ("mention", re.compile(r"@[A-Za-z0-9]")),
     ("reference", re.compile(r"#[0-9]")),
     ("GH reference", re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+-[0-9]+(?![A-Za-z0-9_])")),
-    ("commit SHA", re.compile(r"(?<![A-Za-z0-9_])(?=[0-9]{0,39}[a-fA-F])[0-9a-fA-F]{7,40}(?![A-Za-z0-9_])")),
+    (
+        "commit SHA",
+        re.compile(r"(?<![A-Za-z0-9_])(?=[0-9]{0,39}[a-fA-F])[0-9a-fA-F]{7,40}(?![A-Za-z0-9_])"),
+    ),
     ("URL", re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|www\.", re.IGNORECASE)),
 ]
-_FORBIDDEN_TYPES = {"link_open", "image", "html_inline", "html_block", "heading_open",
-                    "blockquote_open", "bullet_list_open", "ordered_list_open", "fence",
-                    "code_block", "hr", "table_open", "s_open", "em_open", "strong_open"}
+_FORBIDDEN_TYPES = {
+    "link_open",
+    "image",
+    "html_inline",
+    "html_block",
+    "heading_open",
+    "blockquote_open",
+    "bullet_list_open",
+    "ordered_list_open",
+    "fence",
+    "code_block",
+    "hr",
+    "table_open",
+    "s_open",
+    "em_open",
+    "strong_open",
+}
+
+
+def parse_title(t: str) -> list[Token]:
+    """A title as GitHub shows it: plain text with code spans, no links and no HTML.
+
+    Brackets are blanked first: GitHub does not make links in titles, and markdown-it has a
+    known flaw there (after an unclosed ``[`` followed by an unmatched backtick it stops finding
+    code spans that cmark, GitHub's parser, does find).
+    """
+    return MarkdownIt("commonmark", {"html": False}).parseInline(t.replace("[", " ").replace("]", " "))
 
 
 def expected_inline_text(s: str) -> str:
@@ -146,12 +173,20 @@ def test_inline_in_a_paragraph_is_inert_and_reads_as_the_text(text):
     assert "\n" not in out
     tokens = _doc_tokens(f"Before {out} after.\n\n## After\n")
     types = [t.type for t in tokens]
-    assert types == ["paragraph_open", "inline", "paragraph_close",
-                     "heading_open", "inline", "heading_close"], types
+    assert types == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "heading_open",
+        "inline",
+        "heading_close",
+    ], types
     children = tokens[1].children or []
     assert_inert_inline(children, "paragraph")
     shown = "".join(t.content for t in children)
-    assert shown == f"Before {expected_inline_text(text)} after.".replace("Before  after", "Before  after")
+    assert shown == f"Before {expected_inline_text(text)} after.".replace(
+        "Before  after", "Before  after"
+    )
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -165,11 +200,25 @@ def test_inline_at_the_start_of_a_line_and_in_a_list_item(text):
         assert headings == ["After"], (prefix, out, headings)
         lists = [t for t in tokens if t.type == "bullet_list_open"]
         assert len(lists) == (1 if prefix.strip().startswith("-") else 0), (prefix, out)
-        assert not [t for t in tokens if t.type in ("fence", "code_block", "html_block", "blockquote_open",
-                                                     "ordered_list_open", "hr", "table_open")]
+        assert not [
+            t
+            for t in tokens
+            if t.type
+            in (
+                "fence",
+                "code_block",
+                "html_block",
+                "blockquote_open",
+                "ordered_list_open",
+                "hr",
+                "table_open",
+            )
+        ]
         for t in tokens:
             if t.type == "inline":
-                children = [c for c in t.children or [] if c.type not in ("strong_open", "strong_close")]
+                children = [
+                    c for c in t.children or [] if c.type not in ("strong_open", "strong_close")
+                ]
                 assert_inert_inline(children, prefix)
         if expected and not prefix:
             assert "".join(t.content for t in tokens[4].children or []) == expected
@@ -212,8 +261,15 @@ def test_code_block_cannot_be_closed_or_escaped(text):
     block = code_block(text, info="python")
     tokens = _doc_tokens(f"Before.\n\n{block}\n## After\n")
     types = [t.type for t in tokens]
-    assert types == ["paragraph_open", "inline", "paragraph_close", "fence",
-                     "heading_open", "inline", "heading_close"], types
+    assert types == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "fence",
+        "heading_open",
+        "inline",
+        "heading_close",
+    ], types
     fence = tokens[3]
     content = visible_controls(text)
     if content and not content.endswith("\n"):
@@ -244,8 +300,17 @@ def test_details_keeps_the_summary_inert_and_the_body_rendered(text):
     doc = "Intro.\n\n" + details(f"Log excerpt {text}", code_block(text)) + "\n## After\n"
     tokens = _doc_tokens(doc)
     types = [t.type for t in tokens]
-    assert types == ["paragraph_open", "inline", "paragraph_close", "html_block", "fence",
-                     "html_block", "heading_open", "inline", "heading_close"], types
+    assert types == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "html_block",
+        "fence",
+        "html_block",
+        "heading_open",
+        "inline",
+        "heading_close",
+    ], types
     opening, closing = tokens[3].content, tokens[5].content
     assert opening.startswith("<details><summary>") and opening.rstrip().endswith("</summary>")
     tags = re.findall(r"</?([A-Za-z][A-Za-z0-9-]*)", opening)
@@ -263,7 +328,7 @@ def test_title_is_one_line_within_limit_and_inert(text):
     t = title(f"Post-mortem draft: sales.load failed: {text}")
     assert "\n" not in t and "\r" not in t
     assert utf16_len(t) <= 256
-    tokens = MarkdownIt("commonmark", {"html": False}).parseInline(t)
+    tokens = parse_title(t)
     for run in _text_runs(tokens[0].children or []):
         for name, pattern in _ACTIVE_IN_TEXT:
             assert not pattern.search(run), (name, t)
@@ -280,7 +345,10 @@ def test_visible_controls():
     assert visible_controls("a\x1b[1;31mred\x1b[0m b") == "a red b".replace(" red", "red")
     assert visible_controls("rtl\u202eevil\u202c") == "rtl<U+202E>evil<U+202C>"
     assert visible_controls("z\u200bw\u200dj\u2060\ufeff") == "z<U+200B>w<U+200D>j<U+2060><U+FEFF>"
-    assert visible_controls("nul\x00 bell\x07 del\x7f c1\x85") == "nul<U+0000> bell<U+0007> del<U+007F> c1<U+0085>"
+    assert (
+        visible_controls("nul\x00 bell\x07 del\x7f c1\x85")
+        == "nul<U+0000> bell<U+0007> del<U+007F> c1<U+0085>"
+    )
     assert visible_controls("keep\ttabs\nand lines") == "keep\ttabs\nand lines"
     assert visible_controls("crlf\r\nonly cr\rend") == "crlf\nonly cr\nend"
     assert visible_controls("isolate\u2066x\u2069") == "isolate<U+2066>x<U+2069>"

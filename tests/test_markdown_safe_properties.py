@@ -12,6 +12,7 @@ from test_markdown_safe import (
     _text_runs,
     assert_inert_inline,
     expected_inline_text,
+    parse_title,
 )
 
 from postmortem_scribe.render.markdown_safe import (
@@ -26,15 +27,41 @@ from postmortem_scribe.render.markdown_safe import (
 
 # Markdown's and GitHub's special characters, often, plus anything Unicode has (surrogates too).
 _SPECIAL = list("`*_[]()<>!#@\\-+=|~$&:;/.\"'{}^%?\n\t \r0123456789abcdefABCDEF") + [
-    "\u202e", "\u200b", "\x00", "\x1b[31m", "```", "<!--", "-->", "www.", "https://", "@org/team",
-    "#12", "GH-3", "a1b2c3d4", "\U0001f642", "\udc80", "<details>", "</details>", "    ", "\n\n",
-    "1. ", "- ", "> ", "# ", "|---|", "&#64;", "\\`",
+    "\u202e",
+    "\u200b",
+    "\x00",
+    "\x1b[31m",
+    "```",
+    "<!--",
+    "-->",
+    "www.",
+    "https://",
+    "@org/team",
+    "#12",
+    "GH-3",
+    "a1b2c3d4",
+    "\U0001f642",
+    "\udc80",
+    "<details>",
+    "</details>",
+    "    ",
+    "\n\n",
+    "1. ",
+    "- ",
+    "> ",
+    "# ",
+    "|---|",
+    "&#64;",
+    "\\`",
 ]
 TEXT = st.lists(
     st.one_of(st.sampled_from(_SPECIAL), st.characters(exclude_categories=())), max_size=60
 ).map("".join)
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @SETTINGS
@@ -43,8 +70,14 @@ def test_inline_stays_one_inert_paragraph_that_reads_as_the_text(text):
     out = inline(text)
     assert "\n" not in out and "\r" not in out
     tokens = MD.parse(f"Before {out} after.\n\n## After\n")
-    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close",
-                                        "heading_open", "inline", "heading_close"]
+    assert [t.type for t in tokens] == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "heading_open",
+        "inline",
+        "heading_close",
+    ]
     children = tokens[1].children or []
     assert_inert_inline(children, "paragraph")
     shown = "".join(t.content for t in children)
@@ -58,10 +91,15 @@ def test_inline_cannot_forge_blocks(text, prefix):
     tokens = MD.parse(doc)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings == ["After"]
-    forged = [t.type for t in tokens if t.type in ("fence", "code_block", "html_block", "hr", "table_open")]
+    forged = [
+        t.type
+        for t in tokens
+        if t.type in ("fence", "code_block", "html_block", "hr", "table_open")
+    ]
     assert not forged
-    assert sum(t.type.endswith("list_open") or t.type == "blockquote_open" for t in tokens) == \
-        (1 if prefix.strip() else 0)
+    assert sum(t.type.endswith("list_open") or t.type == "blockquote_open" for t in tokens) == (
+        1 if prefix.strip() else 0
+    )
 
 
 @SETTINGS
@@ -86,8 +124,15 @@ def test_inline_max_len(text, limit):
 @given(TEXT, st.sampled_from(["", "python", "text", "py`x"]))
 def test_code_block_holds_anything(text, info):
     tokens = MD.parse(f"Before.\n\n{code_block(text, info)}\nafter\n")
-    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close", "fence",
-                                        "paragraph_open", "inline", "paragraph_close"]
+    assert [t.type for t in tokens] == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "fence",
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+    ]
     content = visible_controls(text)
     if content and not content.endswith("\n"):
         content += "\n"
@@ -111,8 +156,17 @@ def test_code_block_max_len_holds(text, limit):
 def test_details_holds_anything(summary, body):
     doc = "Intro.\n\n" + details(summary, code_block(body)) + "\n## After\n"
     tokens = MD.parse(doc)
-    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close", "html_block",
-                                        "fence", "html_block", "heading_open", "inline", "heading_close"]
+    assert [t.type for t in tokens] == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "html_block",
+        "fence",
+        "html_block",
+        "heading_open",
+        "inline",
+        "heading_close",
+    ]
     opening = tokens[3].content
     assert set(re.findall(r"</?([A-Za-z][A-Za-z0-9-]*)", opening)) <= {"details", "summary", "code"}
     plain = re.sub(r"<code>.*?</code>|</?(?:details|summary)>", "", opening)
@@ -125,16 +179,18 @@ def test_details_holds_anything(summary, body):
 def test_title_one_line_within_limit(text, limit):
     t = title(text, max_len=limit)
     assert "\n" not in t and utf16_len(t) <= limit
-    from markdown_it import MarkdownIt
-
-    tokens = MarkdownIt("commonmark", {"html": False}).parseInline(t)
+    tokens = parse_title(t)
     for run in _text_runs(tokens[0].children or []):
         for _, pattern in _ACTIVE_IN_TEXT:
             assert not pattern.search(run), t
 
 
 @SETTINGS
-@given(st.text(alphabet=st.characters(exclude_categories=())), st.integers(-2, 50), st.sampled_from(["…", "", "[cut]"]))
+@given(
+    st.text(alphabet=st.characters(exclude_categories=())),
+    st.integers(-2, 50),
+    st.sampled_from(["…", "", "[cut]"]),
+)
 def test_truncate_utf16(text, limit, marker):
     out = truncate_utf16(text, limit, marker)
     assert utf16_len(out) <= max(0, limit)

@@ -15,18 +15,64 @@ from postmortem_scribe.records import ExceptionInfo, FailureRecord, LogExcerpt
 from postmortem_scribe.scrub import MARKER_RE, Scrubber, clear_registry, register_secret
 
 _PIECES = [
-    "password=", "password: ", '"token": "', "'secret': '", "Authorization: Bearer ", "Basic ",
-    "Cookie: ", "export API_KEY=", "--password ", "://", "postgres://u:", "@db/x", "%3A%2F%2F",
-    "%3A", "%40", "-----BEGIN PRIVATE KEY-----\n", "-----END PRIVATE KEY-----", "[redacted x]",
-    "[redacted ", "***", "==", "eyJ", ".eyJ", "ghp_", "AKIA", "xoxb-", "sk-", "=", ":", "\n", " ",
-    "'", '"', "\\", "&", ";", "<password>", "</password>", "data:image/png;base64,", "|\n  ",
-    "${X}", "None", "\t", "\udc80", "🙂",
+    "password=",
+    "password: ",
+    '"token": "',
+    "'secret': '",
+    "Authorization: Bearer ",
+    "Basic ",
+    "Cookie: ",
+    "export API_KEY=",
+    "--password ",
+    "://",
+    "postgres://u:",
+    "@db/x",
+    "%3A%2F%2F",
+    "%3A",
+    "%40",
+    "-----BEGIN PRIVATE KEY-----\n",
+    "-----END PRIVATE KEY-----",
+    "[redacted x]",
+    "[redacted ",
+    "***",
+    "==",
+    "eyJ",
+    ".eyJ",
+    "ghp_",
+    "AKIA",
+    "xoxb-",
+    "sk-",
+    "=",
+    ":",
+    "\n",
+    " ",
+    "'",
+    '"',
+    "\\",
+    "&",
+    ";",
+    "<password>",
+    "</password>",
+    "data:image/png;base64,",
+    "|\n  ",
+    "${X}",
+    "None",
+    "\t",
+    "\udc80",
+    "🙂",
 ]
 TEXT = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), max_size=40).map("".join)
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SELF_IDENTIFYING = [s for s in make_secrets(per_kind=1) if s.self_identifying and "\n" not in s.value]
-SEPARATORS = st.sampled_from([" ", "\n", "'", '"', "=", ": ", "(", ")", ",", ";", "&", "?x=", "\t", "`"])
+SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+SELF_IDENTIFYING = [
+    s for s in make_secrets(per_kind=1) if s.self_identifying and "\n" not in s.value
+]
+SEPARATORS = st.sampled_from(
+    [" ", "\n", "'", '"', "=", ": ", "(", ")", ",", ";", "&", "?x=", "\t", "`"]
+)
 
 
 @pytest.fixture(autouse=True)
@@ -48,16 +94,24 @@ def test_scrub_never_raises_and_is_idempotent(text):
 @SETTINGS
 @given(st.lists(TEXT, max_size=6))
 def test_record_scrub_never_raises(lines):
-    rec = FailureRecord(pipeline="p", task="t", orchestrator="python", occurrence_key="k",
-                        exceptions=[ExceptionInfo(type="ValueError", message="".join(lines))],
-                        log=LogExcerpt(source=None, lines=lines), notes=lines)
+    rec = FailureRecord(
+        pipeline="p",
+        task="t",
+        orchestrator="python",
+        occurrence_key="k",
+        exceptions=[ExceptionInfo(type="ValueError", message="".join(lines))],
+        log=LogExcerpt(source=None, lines=lines),
+        notes=lines,
+    )
     out = Scrubber().record(rec)
     assert out.log is not None and len(out.log.lines) == len(lines)
     assert Scrubber().record(out) == out
 
 
 @SETTINGS
-@given(TEXT, TEXT, st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=8, max_size=30))
+@given(
+    TEXT, TEXT, st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=8, max_size=30)
+)
 def test_registered_secret_never_survives(before, after, secret):
     clear_registry()
     register_secret(secret, "host-secret")

@@ -49,7 +49,8 @@ def run(args: list[str], env: dict[str, str], log_name: str) -> int:
     with open(log_path, "w", encoding="utf-8") as log:
         code = subprocess.call(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DEMO)
     print(f"   ({' '.join(Path(args[0]).name if i == 0 else a for i, a in enumerate(args))}: "
-          f"exit {code}, {time.monotonic() - started:.1f} s, output in {log_path.relative_to(ROOT)})")
+          f"exit {code}, {time.monotonic() - started:.1f} s, "
+          f"output in {log_path.relative_to(ROOT)})")
     return code
 
 
@@ -59,7 +60,8 @@ def main() -> int:
     env = environment()
 
     print("== 1. A fresh Airflow 3.3 home; the plugin is installed, the DAG is not edited")
-    plugins = subprocess.run([AIRFLOW, "plugins"], env=env, capture_output=True, text=True, cwd=DEMO)
+    plugins = subprocess.run([AIRFLOW, "plugins"], env=env, capture_output=True, text=True,
+                             cwd=DEMO)
     listed = "postmortem_scribe" in plugins.stdout
     print(f"   `airflow plugins` lists postmortem_scribe: {'yes' if listed else 'NO'}")
     if run([AIRFLOW, "db", "migrate"], env, "db-migrate.log") != 0:

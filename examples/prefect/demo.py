@@ -35,6 +35,9 @@ def _setup() -> Path:
     os.environ["PREFECT_HOME"] = str(WORK / "prefect-home")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.pop("PREFECT_API_URL", None)
+    # A new Prefect home means a new database to migrate first: on a busy 2-core machine that
+    # can outlast the temporary server's default 20 s start-up timeout.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return WORK / "incoming" / "orders.csv"
 
 
@@ -49,7 +52,8 @@ def main() -> int:
     print(install(daily_orders), "\n")
 
     states = []
-    for n, source in enumerate(("orders_good.csv", "orders_malformed.csv", "orders_malformed.csv"), 1):
+    uploads = ("orders_good.csv", "orders_malformed.csv", "orders_malformed.csv")
+    for n, source in enumerate(uploads, 1):
         shutil.copy(HERE / "data" / source, upload)
         print(f"--- run {n}: {source} as {upload}")
         state = daily_orders(str(upload), return_state=True)
@@ -62,7 +66,8 @@ def main() -> int:
         print("demo: no draft was written; see the hook lines in the log above")
         return 1
     for path in drafts:
-        print(f"The draft, as it would be opened on GitHub (then the repeat, as a comment): {path}\n")
+        print("The draft, as it would be opened on GitHub (then the repeat, as a comment):",
+              path, "\n")
         print(path.read_text(encoding="utf-8"))
     ok = (
         [s.name for s in states] == ["Completed", "Failed", "Failed"]

@@ -109,9 +109,9 @@ def report_context(ctx: FailureContext, *, config: Config | None = None) -> Outc
     box: list[Outcome] = []
 
     def work() -> None:
-        from .pipeline import handle
-
         try:
+            from .pipeline import handle
+
             box.append(handle(ctx, config, deadline=deadline))
         except Exception as exc:  # noqa: BLE001 - logged, reported as an outcome
             log.warning("postmortem-scribe could not report %s: %s", ctx.occurrence_key(), exc,

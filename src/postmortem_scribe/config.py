@@ -64,6 +64,8 @@ class Config:
     github_repo: str | None = None
     github_token: str | None = field(default=None, repr=False)
     github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_write_interval_seconds: float = 1.0
+    """Pause between write requests; GitHub asks for at least one second."""
     default_lead: str | None = None
     routes: list[RouteRule] = field(default_factory=list)
     classification_rules: list[dict[str, Any]] = field(default_factory=list)
@@ -124,6 +126,7 @@ _SCALARS: dict[str, type] = {
     "input_budget_seconds": float,
     "similar_threshold": float,
     "storm_window_seconds": float,
+    "github_write_interval_seconds": float,
 }
 _LISTS = ("app_roots", "input_keys", "secret_key_names", "labels")
 
@@ -132,7 +135,8 @@ _SECTIONS = {
     "store": {"url": "store_url"},
     "output": {"dir": "output_dir"},
     "github": {"repo": "github_repo", "token": "github_token", "api_url": "github_api_url",
-               "labels": "labels"},
+               "labels": "labels",
+               "write_interval_seconds": "github_write_interval_seconds"},
     "report": {"budget_seconds": "budget_seconds", "comment_window_seconds": "comment_window_seconds",
                "regression_mode": "regression_mode", "templates_dir": "templates_dir",
                "app_roots": "app_roots", "similar_threshold": "similar_threshold",

@@ -19,7 +19,7 @@ from .records import Correlation, FailureContext, FailureRecord, Outcome, Route
 from .render import renderer
 from .route import route as route_stage
 from .scrub import Scrubber, registered_secrets
-from .store import DigestEntry, IncidentRow, NewMessage, Store, open_store
+from .store import DigestEntry, IncidentRow, NewMessage, OccurrenceResult, Store, open_store
 
 log = logging.getLogger("postmortem_scribe")
 
@@ -81,13 +81,25 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
                                labels=draft.labels, assignees=draft.assignees)]
         body = renderer.render_comment(record, correlation, route, config)
         messages = [NewMessage(kind="comment", body=body)]
+        new_labels = [label for label, wanted in (
+            ("repeat-failure", correlation.kind == "repeat"),
+            ("regression", correlation.kind == "regression"),
+            ("flaky", correlation.flaky),
+        ) if wanted and label not in incident.labels]
+        if new_labels:
+            # Labels are what triagers filter on; added once, never removed by us.
+            messages.append(NewMessage(kind="update", body="", labels=new_labels))
+            store_labels.append((incident.key, new_labels))
         if correlation.kind == "regression" and config.regression_mode == "reopen":
             messages.insert(0, NewMessage(kind="reopen", body=""))
         return messages
 
+    store_labels: list[tuple[str, list[str]]] = []
+
     def render_digest(incident: IncidentRow, entries: list[DigestEntry]) -> str:
         return renderer.render_digest(incident.key, incident.occurrences, entries, config)
 
+    refresh_from_github(store, config, fp.key, deadline)
     title = renderer.render_title(record)
     result = store.record_occurrence(
         record,
@@ -104,6 +116,10 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     )
     correlation = result.correlation
     category = record.classification.category if record.classification else None
+    for key, added in store_labels:
+        known = store.incident(key)
+        if known is not None:
+            store.update_incident(key, labels=list(dict.fromkeys([*known.labels, *added])))
     if correlation.kind == "duplicate":
         return Outcome(action="duplicate", incident=correlation.incident or None,
                        category=category, fingerprint=fp.key,
@@ -111,23 +127,37 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
 
     delivered = deliver_pending(store, config, deadline=deadline)
     incident = store.incident(correlation.incident)
-    pending = [m for m in store.outbox_messages(status="pending", incident=correlation.incident)]
     url = incident.issue_url if incident else None
     local = config.github_repo is None
-    if result.coalesced:
-        action = "recorded"
-        message = (f"repeat #{correlation.occurrences} of incident {correlation.incident}; "
-                   "it will be summarised in the next grouped comment")
-    elif pending and not _due_later(pending):
-        action = "queued"
-        errors = "; ".join(dict.fromkeys(delivered.errors)) or "out of time"
-        message = f"stored in the outbox; delivery will be retried by `scribe flush` ({errors})"
-    else:
-        action = {"new": "opened", "repeat": "commented", "regression": "regression"}[correlation.kind]
-        message = _describe(action, correlation, url, local)
+    action, message = _outcome(store, correlation, result, delivered, url, local)
     return Outcome(action=action, incident=correlation.incident, issue_url=None if local else url,
                    path=url if local else None, category=category, fingerprint=fp.key,
                    message=message)
+
+
+def _outcome(store: Store, correlation: Correlation, result: OccurrenceResult,
+             delivered: DrainResult, url: str | None, local: bool) -> tuple[str, str]:
+    """What this occurrence's own messages became (not other occurrences' messages)."""
+    if result.coalesced or not result.messages:
+        return "recorded", (f"repeat #{correlation.occurrences} of incident {correlation.incident}; "
+                            "it will be summarised in the next grouped comment")
+    mine = {m["id"]: m for m in store.outbox_messages(incident=correlation.incident)
+            if m["id"] in result.messages}
+    failed = [m for m in mine.values() if m["status"] == "failed"]
+    waiting = [m for m in mine.values() if m["status"] == "pending"]
+    if failed:
+        return "queued", ("kept in the outbox, but delivery was refused: "
+                          + "; ".join(dict.fromkeys(m["last_error"] or "unknown error" for m in failed))
+                          + "; fix the cause, then run `scribe flush --retry-failed`")
+    if waiting:
+        reasons = "; ".join(dict.fromkeys(m["last_error"] for m in waiting if m["last_error"]))
+        return "queued", ("stored in the outbox; `scribe flush` (or the next report) delivers it"
+                          + f" ({reasons or 'out of time'})")
+    action = {"new": "opened", "repeat": "commented", "regression": "regression"}[correlation.kind]
+    message = _describe(action, correlation, url, local)
+    if delivered.notes:
+        message += " (" + "; ".join(dict.fromkeys(delivered.notes)) + ")"
+    return action, message
 
 
 def apply_triage(record: FailureRecord, decided: dict[str, list[str]]) -> None:
@@ -148,11 +178,6 @@ def apply_triage(record: FailureRecord, decided: dict[str, list[str]]) -> None:
                                          "occurrence of this failure"))
 
 
-def _due_later(pending: list[dict]) -> bool:
-    """Pending only because a grouped comment waits for its window, not because delivery failed."""
-    return all(m.get("digest") and m["not_before"] > time.time() for m in pending)
-
-
 def _describe(action: str, correlation: Correlation, url: str | None, local: bool) -> str:
     where = f"draft written to {url}" if local else f"issue {url}"
     if action == "commented":
@@ -163,6 +188,30 @@ def _describe(action: str, correlation: Correlation, url: str | None, local: boo
         return (f"regression of closed incident {correlation.previous_incident}: "
                 f"new incident {correlation.incident}, {where}")
     return f"repeat #{correlation.occurrences} of incident {correlation.incident}: {where}"
+
+
+REFRESH_SECONDS = 3.0
+
+
+def refresh_from_github(store: Store, config: Config, fingerprint: str, deadline: float) -> None:
+    """Judge repeat or regression on the issue's current state: one conditional GET (ETag).
+
+    A person may have closed or reopened the issue since the last ``scribe sync``; a 304 costs
+    nothing against the rate limit.  Best effort and bounded: on any problem the stored state is
+    used.
+    """
+    if not config.github_repo:
+        return
+    incident = store.latest_incident(fingerprint)
+    if incident is None or incident.issue_number is None:
+        return
+    try:
+        from .publish.github.sync import refresh_incident
+
+        refresh_incident(store, config, incident.key,
+                         deadline=min(deadline, time.monotonic() + REFRESH_SECONDS))
+    except Exception:  # noqa: BLE001 - a stale state is better than no report
+        log.debug("refreshing incident %s from GitHub failed", incident.key, exc_info=True)
 
 
 def deliver_pending(store: Store, config: Config, *, deadline: float | None,

@@ -42,7 +42,8 @@ def listener_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__POSTMORTEM_SCRIBE__ENABLED", "False")
 
 
-def _dag(dag_id: str, csv: Path, *, task_callback: str = "None", dag_callback: str = "None") -> Path:
+def _dag(dag_id: str, csv: Path, *, task_callback: str = "None",
+         dag_callback: str = "None") -> Path:
     return write_dag(dag_id, DAG_FILE.format(
         dag_id=dag_id, csv=csv, task_callback=task_callback.format(csv=csv),
         dag_callback=dag_callback.format(csv=csv)))

@@ -3,7 +3,9 @@
 One scenario, run once for the module (it costs about a minute of wall time):
 
 1. a served process offers two deployments that sleep until killed; one has our hooks;
-2. watcher #1 (``scribe-prefect watch``) starts and follows the events stream;
+2. watcher #1 (``scribe-prefect watch``) starts and follows the events stream, through a TCP
+   proxy that then drops every connection and refuses new ones for a few seconds (a server
+   restart, as the watcher sees it); everything below happens after that;
 3. both flow runs are killed with SIGKILL; Prefect's runner marks them Crashed (and runs the
    hooked flow's crash hook in the serving process);
 4. an unhooked flow fails normally in this process;
@@ -14,13 +16,16 @@ One scenario, run once for the module (it costs about a minute of wall time):
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from conftest import HERE, Scribe
@@ -70,6 +75,71 @@ class _Reader:
     def text(self) -> str:
         self._thread.join(5)
         return "".join(self.lines)
+
+
+class _Proxy:
+    """A TCP proxy to the Prefect API that can drop all connections, like a server restart."""
+
+    def __init__(self, api_url: str) -> None:
+        parts = urlsplit(api_url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        port = self._server.getsockname()[1]
+        self.url = urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, "", ""))
+        self._open = True
+        self._live: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self._open:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._live += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def outage(self, seconds: float) -> None:
+        """Cut every live connection and refuse new ones for ``seconds``."""
+        self._open = False
+        with self._lock:
+            live, self._live = self._live, []
+        for s in live:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+        time.sleep(seconds)
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+        self._server.close()
 
 
 @task(name="summarise-sales")
@@ -126,6 +196,7 @@ def scenario(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Scen
     result = Scenario(scribe)
     served = subprocess.Popen([sys.executable, str(HERE / "served_flows.py")], cwd=HERE, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = _Proxy(prefect_api)
     watcher = None
     try:
         with get_client(sync_client=True) as client:
@@ -134,12 +205,13 @@ def scenario(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Scen
                 deployments[name] = _wait(lambda n=name: _try(client.read_deployment_by_name, n),
                                           60, f"deployment {name}")
 
-            # The grace must cover the runner's crash hook (a few seconds): the watcher looks
+            # The grace must cover the runner's crash hook (3-4 s here): the watcher looks
             # only after it, finds the hook's report and drafts nothing.
-            watcher, reader = _watch(env, "--grace", "8", "--settle", "2", "--catch-up", "0",
-                                     "--exit-after", "35")
+            watcher, reader = _watch({**env, "PREFECT_API_URL": proxy.url}, "--grace", "12",
+                                     "--settle", "2", "--catch-up", "0", "--exit-after", "45")
             assert reader.wait_for("connected to the Prefect events stream", 30), reader.text()
             started = time.monotonic()
+            proxy.outage(4.0)  # the watcher's events stream and API client lose the server
 
             pid_files = {}
             for name, deployment in deployments.items():
@@ -150,7 +222,8 @@ def scenario(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Scen
                     deployment.id, parameters={"pid_file": str(pid_file)})
                 result.runs[flow_name] = str(run.id)
             for flow_name, pid_file in pid_files.items():
-                pid = int(_wait(lambda p=pid_file: p.exists() and p.read_text(), 60, f"{flow_name} to start"))
+                pid = int(_wait(lambda p=pid_file: p.exists() and p.read_text(), 60,
+                                f"{flow_name} to start"))
                 os.kill(pid, signal.SIGKILL)
             for flow_name, run_id in result.runs.items():
                 _wait(lambda r=run_id: client.read_flow_run(r).state.is_crashed(), 30,
@@ -160,7 +233,7 @@ def scenario(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Scen
             assert state.is_failed()
             result.runs["fails-unhooked"] = str(state.state_details.flow_run_id)
 
-        watcher.wait(timeout=max(10.0, 35 - (time.monotonic() - started)) + 60)
+        watcher.wait(timeout=max(10.0, 45 - (time.monotonic() - started)) + 60)
         result.first = reader.text()
         result.drafts_after_first = _read_drafts(scribe)
 
@@ -171,6 +244,7 @@ def scenario(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Scen
         result.second = reader.text()
         result.drafts_after_second = _read_drafts(scribe)
     finally:
+        proxy.close()
         if watcher is not None and watcher.poll() is None:
             watcher.kill()
         served.send_signal(signal.SIGINT)
@@ -199,7 +273,9 @@ def test_killed_run_without_hooks_is_drafted_by_the_watcher_once(scenario: Scena
     assert "working on the nightly aggregate" in draft  # the run's log, read from the API
 
 
-def test_killed_run_with_hooks_is_drafted_once_by_the_runners_crash_hook(scenario: Scenario) -> None:
+def test_killed_run_with_hooks_is_drafted_once_by_the_runners_crash_hook(
+    scenario: Scenario,
+) -> None:
     drafts = scenario.draft_for("killed-hooked")
     assert len(drafts) == 1, scenario.first
     assert "SIGKILL" in drafts[0]
@@ -217,6 +293,15 @@ def test_failure_of_a_flow_without_hooks_is_drafted_with_its_task_and_traceback(
     assert "KeyError" in draft and "column 'region' not found in sales extract" in draft
     assert "test_watcher.py" in draft  # a frame parsed from the traceback in the run's logs
     assert "postmortem-scribe (watcher)" in draft
+
+
+def test_the_watcher_outlived_a_lost_connection(scenario: Scenario) -> None:
+    # Every event came after the outage, so drafting them all needed a new connection.
+    connections = re.search(r"(\d+) connections", scenario.first)
+    assert connections and int(connections.group(1)) >= 2, scenario.first
+    drafted = [run for run in scenario.runs.values()
+               if any(run in text for text in scenario.drafts_after_first.values())]
+    assert len(drafted) == 3, scenario.first
 
 
 def test_replay_and_catch_up_draft_nothing_new(scenario: Scenario) -> None:

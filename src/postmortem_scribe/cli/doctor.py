@@ -66,7 +66,7 @@ def template_checks(config: Config) -> list[Check]:
     return [Check("templates", True, f"{where} (sample draft: {len(draft.body)} characters)")]
 
 
-def publisher_checks(config: Config) -> list[Check]:
+def publisher_checks(config: Config, *, create_labels: bool = False) -> list[Check]:
     if not config.github_repo:
         out = Path(config.output_dir).resolve()
         try:
@@ -82,13 +82,15 @@ def publisher_checks(config: Config) -> list[Check]:
         from ..store import open_store
 
         return [Check(c.name, c.ok, c.detail, getattr(c, "warning", False))
-                for c in github_checks(config, open_store(config.store_url))]
+                for c in github_checks(config, open_store(config.store_url),
+                                       create_labels=create_labels)]
     except Exception as exc:  # noqa: BLE001
         return [Check("github", False, f"GitHub checks could not run: {type(exc).__name__}: {exc}")]
 
 
-def run_doctor(config: Config) -> int:
-    checks = config_checks(config) + store_checks(config) + template_checks(config) + publisher_checks(config)
+def run_doctor(config: Config, *, create_labels: bool = False) -> int:
+    checks = (config_checks(config) + store_checks(config) + template_checks(config)
+              + publisher_checks(config, create_labels=create_labels))
     width = max(len(c.name) for c in checks)
     for c in checks:
         status = "ok  " if c.ok else ("warn" if c.warning else "FAIL")

@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("flush", help="deliver drafts and comments waiting in the outbox")
     p.add_argument("--all", action="store_true",
                    help="also send grouped comments whose window has not ended yet")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="retry messages that were refused for good (after fixing the cause)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="stop after S seconds (default: until nothing is due)")
     p.set_defaults(func=cmd_flush)
@@ -122,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("doctor", help="check the configuration, store, templates and GitHub access")
+    p.add_argument("--create-labels", action="store_true",
+                   help="create our labels in the repository when they are missing")
     p.set_defaults(func=cmd_doctor)
     return parser
 
@@ -354,6 +358,8 @@ def cmd_flush(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store = _store(config)
+    if args.retry_failed:
+        print(f"requeued {store.requeue_failed()} refused message(s)")
     if args.all:
         store.make_all_due()
     deadline = time.monotonic() + args.timeout if args.timeout else None
@@ -363,6 +369,8 @@ def cmd_flush(args: argparse.Namespace) -> int:
           f"waiting in the outbox: {counts.get('pending', 0)}")
     for error in dict.fromkeys(result.errors):
         print(f"  {error}")
+    for note in dict.fromkeys(result.notes):
+        print(f"  note: {note}")
     return EXIT_OK if not result.errors else EXIT_PROBLEM
 
 
@@ -392,4 +400,4 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import run_doctor
 
-    return run_doctor(_config(args))
+    return run_doctor(_config(args), create_labels=args.create_labels)

@@ -8,6 +8,7 @@ raises on a bad file; the report says what is wrong, in words a person learns fr
 from __future__ import annotations
 
 from postmortem_scribe.inputs.cli import cli_inspect, cli_profile
+from postmortem_scribe.inputs.collect import PROBLEM_CATEGORY
 from postmortem_scribe.inputs.core import inspect_path
 from postmortem_scribe.inputs.expected import (
     Expectation,
@@ -23,6 +24,7 @@ from postmortem_scribe.inputs.report_text import (
 )
 
 __all__ = [
+    "PROBLEM_CATEGORY",
     "Expectation",
     "cli_inspect",
     "cli_profile",

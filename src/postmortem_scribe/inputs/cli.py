@@ -27,10 +27,16 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors by exception instead of exiting the process."""
+    """argparse that reports usage errors by exception instead of exiting the process, and
+    prints --help to the given stream."""
+
+    out: TextIO | None = None
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(message)
+
+    def print_help(self, file: TextIO | None = None) -> None:  # type: ignore[override]
+        super().print_help(file or self.out)
 
 
 class _UsageError(Exception):
@@ -41,9 +47,9 @@ def _inspect_parser(prog: str) -> _Parser:
     p = _Parser(
         prog=prog,
         description=(
-            "Check an input file (CSV, TSV, JSON, JSON Lines, Parquet, possibly compressed) and "
-            "say exactly what is wrong with it and what was expected: the line, record and column "
-            "of each problem, in plain words, with a short excerpt."
+            "Check an input file (CSV, TSV, JSON, JSON Lines, Parquet, possibly compressed) and\n"
+            "say exactly what is wrong with it and what was expected: the line, record and\n"
+            "column of each problem, in plain words, with a short excerpt."
         ),
         epilog=(
             "Exit status: 0 no problems found, 1 problems found, 2 bad usage or unreadable file.\n"
@@ -94,10 +100,19 @@ def cli_inspect(
     err: TextIO | None = None,
 ) -> int:
     """``scribe inspect PATH [--expect-columns a,b,c] [--schema FILE] [--json]``; returns the
-    exit status (0 no problems, 1 problems, 2 bad usage or unreadable)."""
+    exit status (0 no problems, 1 problems, 2 bad usage or unreadable).  Never raises."""
     out = out or sys.stdout
     err = err or sys.stderr
+    try:
+        return _cli_inspect(argv, prog, out, err)
+    except Exception as exc:  # the CLI reports, it does not crash
+        err.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_USAGE
+
+
+def _cli_inspect(argv: list[str], prog: str, out: TextIO, err: TextIO) -> int:
     parser = _inspect_parser(prog)
+    parser.out = out
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
@@ -150,9 +165,18 @@ def cli_profile(
     err: TextIO | None = None,
 ) -> int:
     """``scribe profile PATH [--json]``: print a cheap profile of a file that works (the lead
-    stores it as the baseline for later failures).  Returns 0, or 2 for bad usage / unreadable."""
+    stores it as the baseline for later failures).  Returns 0, or 2 for bad usage / unreadable.
+    Never raises."""
     out = out or sys.stdout
     err = err or sys.stderr
+    try:
+        return _cli_profile(argv, prog, out, err)
+    except Exception as exc:
+        err.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_USAGE
+
+
+def _cli_profile(argv: list[str], prog: str, out: TextIO, err: TextIO) -> int:
     parser = _Parser(
         prog=prog,
         description=(
@@ -161,6 +185,7 @@ def cli_profile(
         ),
         epilog="Exit status: 0 profiled, 2 bad usage or unreadable file.",
     )
+    parser.out = out
     parser.add_argument("path", help="the file to profile (a path or a file:// URI)")
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
     parser.add_argument(

@@ -162,3 +162,64 @@ class Findings:
                     where = f" (lines {shown}{', ...' if more > len(lines) else ''})"
                 out.append(Problem(message=f"... and {more:,} {what}{where}.", code=code))
         return out
+
+
+PROBLEM_CATEGORY: dict[str, str] = {
+    # The file is there but holds nothing to load.
+    "empty": "data_missing",
+    "whitespace_only": "data_missing",
+    "header_only": "data_missing",
+    # It parses, but values or records are not what was expected.
+    "type_mismatch": "data_quality",
+    "missing_key": "data_quality",
+    # The file could not be opened at all.
+    "unreadable": "config_env",
+    # Everything else is about the format itself.
+    **{
+        code: "data_format"
+        for code in (
+            "bad_quote",
+            "blank_column",
+            "blank_line",
+            "bom",
+            "bom_mid_file",
+            "column_order",
+            "compression_corrupt",
+            "cr_line_endings",
+            "decompression_limit",
+            "delimiter",
+            "duplicate_column",
+            "encoding",
+            "encoding_mismatch",
+            "extra_column",
+            "header_field_count",
+            "header_whitespace",
+            "invisible_character",
+            "json_extra_data",
+            "json_line",
+            "json_nan",
+            "json_syntax",
+            "json_too_deep",
+            "json_truncated",
+            "long_line",
+            "missing_column",
+            "mixed_line_endings",
+            "no_header",
+            "not_an_object",
+            "not_utf8",
+            "nul_bytes",
+            "parquet_truncated",
+            "parquet_unreadable",
+            "ragged_row",
+            "renamed_column",
+            "repeated_header",
+            "stray_cr",
+            "unclosed_quote",
+            "unparseable_row",
+            "utf16",
+            "wrong_format",
+        )
+    },
+}
+"""Every :attr:`Problem.code` this package emits, with the taxonomy label it is evidence for
+(the classifier may use it; a missing file, ``exists=False``, is ``data_missing``)."""

@@ -22,7 +22,7 @@ from postmortem_scribe.inputs import csv_check, json_check, parquet_check
 from postmortem_scribe.inputs import encoding as E
 from postmortem_scribe.inputs import sniff as S
 from postmortem_scribe.inputs.budget import Budget, fmt_bytes
-from postmortem_scribe.inputs.collect import INVISIBLE, Findings, quote_value
+from postmortem_scribe.inputs.collect import INVISIBLE, Findings
 from postmortem_scribe.inputs.expected import Expectation, compare_columns, describe
 from postmortem_scribe.records import InputReport
 
@@ -1007,4 +1007,4 @@ def _problem(code: str, message: str):  # type: ignore[no-untyped-def]
     return Problem(message=message, code=code)
 
 
-__all__ = ["inspect_path", "inspect_path_extras", "Extras", "add_note", "quote_value"]
+__all__ = ["Extras", "add_note", "inspect_path", "inspect_path_extras"]

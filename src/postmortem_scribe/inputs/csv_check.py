@@ -30,7 +30,8 @@ from postmortem_scribe.inputs.budget import Budget, fmt_bytes
 from postmortem_scribe.inputs.collect import INVISIBLE, Findings, quote_value
 
 CHUNK_SIZE = 4 * 1024 * 1024
-MAX_LINE = 64 * 1024 * 1024
+MAX_LINE = 16 * 1024 * 1024
+"""A physical line longer than this is not a text record; the scan stops there."""
 SAMPLE_RECORDS = 1000
 CANDIDATES = (",", "\t", ";", "|")
 DELIM_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", ":": "colon", " ": "space"}

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from postmortem_scribe.inputs import values as V
-from postmortem_scribe.inputs.budget import Budget
+from postmortem_scribe.inputs.budget import Budget, fmt_bytes
 from postmortem_scribe.inputs.collect import Findings, quote_value
 
 WHOLE_LIMIT = 16 * 1024 * 1024
@@ -775,7 +775,7 @@ def check_jsonl(
     chunk_size: int = BLOCK,
 ) -> JsonResult:
     """Check JSON Lines: one complete JSON value per line."""
-    from postmortem_scribe.inputs.csv_check import Chunker
+    from postmortem_scribe.inputs.csv_check import MAX_LINE, Chunker
 
     res = JsonResult("jsonl")
     recs = _Records(findings, list(expected_columns or []), dict(expected_types or {}))
@@ -851,7 +851,8 @@ def check_jsonl(
         budget.stop("line")
         findings.add(
             "long_line",
-            f"line {line_no + 1:,} is longer than 64 MB; the scan stopped there.",
+            f"line {line_no + 1:,} is longer than {fmt_bytes(MAX_LINE)} without a line break, "
+            "which is not JSON Lines (one value per line); the scan stopped there.",
             line=line_no + 1,
         )
     res.lines = line_no

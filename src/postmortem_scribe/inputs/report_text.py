@@ -46,12 +46,7 @@ def notes_of(report: InputReport) -> list[str]:
     return notes
 
 
-def report_to_dict(report: InputReport) -> dict[str, Any]:
-    """A stable JSON structure for ``scribe inspect --json``.
-
-    Keys are always present (``null`` when unknown); ``problems`` items always have ``line``,
-    ``record``, ``column``, ``message``, ``code`` and ``excerpt``.
-    """
+def _report_to_dict(report: InputReport) -> dict[str, Any]:
     problems = [
         {
             "line": p.line,
@@ -121,8 +116,7 @@ def _problem_lines(p: Problem) -> list[str]:
     return out
 
 
-def format_report_text(report: InputReport) -> str:
-    """A multi-line, human-readable report for the terminal."""
+def _format_report_text(report: InputReport) -> str:
     lines = [f"{report.path}"]
     if not report.exists:
         lines.append(f"  not found: {report.error or 'the file does not exist'}")
@@ -152,13 +146,7 @@ def format_report_text(report: InputReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summarize_for_draft(report: InputReport, *, max_problems: int = 8) -> list[str]:
-    """Plain-text lines for the draft's input section, most useful first.
-
-    The template shows ``report.expected`` and ``report.changes`` on their own lines, so they are
-    not repeated here.  Lines are plain text: the renderer escapes them for Markdown.  Excerpts
-    are included as ``line 57: <excerpt>`` lines after their problem (the scrubber cleans them).
-    """
+def _summarize_for_draft(report: InputReport, *, max_problems: int = 8) -> list[str]:
     out: list[str] = []
     if not report.exists:
         out.append(f"Not found: {report.error or 'the file does not exist'}.")
@@ -186,9 +174,52 @@ def summarize_for_draft(report: InputReport, *, max_problems: int = 8) -> list[s
             )
     elif not report.error:
         out.append(
-            "No problems found in the file"
-            + ("." if report.complete else " in the part that was scanned.")
+            "No problems found in the file."
+            if report.complete
+            else "No problems found in the part of the file that was scanned."
         )
     for note in notes_of(report):
         out.append(f"Note: {note[0].upper()}{note[1:]}.")
     return out
+
+
+def report_to_dict(report: InputReport) -> dict[str, Any]:
+    """A stable JSON structure for ``scribe inspect --json``.
+
+    Keys are always present (``null`` when unknown): ``report_version``, ``path``, ``exists``,
+    ``size_bytes``, ``format``, ``compression``, ``encoding``, ``dialect`` (``delimiter``,
+    ``quotechar``), ``header``, ``row_estimate``, ``problem_count``, ``problems`` (each with
+    ``line``, ``record``, ``column``, ``message``, ``code``, ``excerpt``), ``expected``,
+    ``changes``, ``notes``, ``complete``, ``scanned_bytes``, ``error``.  Never raises.
+    """
+    try:
+        return _report_to_dict(report)
+    except Exception as exc:  # a hand-made or damaged report must still print
+        return {
+            "report_version": REPORT_VERSION,
+            "path": str(getattr(report, "path", "")),
+            "error": f"the report could not be converted ({type(exc).__name__}: {exc})",
+        }
+
+
+def format_report_text(report: InputReport) -> str:
+    """A multi-line, human-readable report for the terminal.  Never raises."""
+    try:
+        return _format_report_text(report)
+    except Exception as exc:
+        return f"{getattr(report, 'path', '?')}\n  the report could not be shown ({exc})\n"
+
+
+def summarize_for_draft(report: InputReport, *, max_problems: int = 8) -> list[str]:
+    """Plain-text lines for the draft's input section, most useful first.
+
+    The lines are: what was detected (format, delimiter, encoding, size, header, row count);
+    each problem's message followed by ``Line N: <excerpt>``; notes (how much was scanned when
+    a budget stopped the scan).  ``report.expected`` and ``report.changes`` are left to the
+    template, which shows them on their own lines.  The renderer escapes the lines for
+    Markdown and the scrubber cleans the excerpts.  Never raises.
+    """
+    try:
+        return _summarize_for_draft(report, max_problems=max_problems)
+    except Exception as exc:
+        return [f"The input report could not be summarised ({type(exc).__name__}: {exc})."]

@@ -52,6 +52,9 @@ class LocalPublisher:
 
     def _append(self, path: Path, message: OutboxMessage) -> None:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if message.kind == "update" and not message.body.strip():
+            self._write(path, _add_labels(text, message.labels))  # labels only: the header line
+            return
         if message.id in find_messages(text):
             return  # delivered before a crash; the marker makes the retry a no-op
         if message.recurrence:
@@ -81,3 +84,16 @@ class LocalPublisher:
             except OSError:
                 pass
             raise
+
+
+def _add_labels(text: str, labels: list[str]) -> str:
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("<!-- Labels: "):
+            inner = line[len("<!-- "):-len(" -->")]
+            parts = inner.split(" | ")
+            current = [x for x in parts[0][len("Labels: "):].split(", ") if x and x != "(none)"]
+            parts[0] = "Labels: " + ", ".join(dict.fromkeys([*current, *labels]))
+            lines[i] = "<!-- " + " | ".join(parts) + " -->"
+            break
+    return "\n".join(lines)

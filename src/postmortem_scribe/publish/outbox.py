@@ -31,6 +31,9 @@ class DrainResult:
     urls: dict[int, str] = field(default_factory=dict)
     """Outbox message id -> where it was delivered."""
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things people should know about deliveries that did succeed (a lead that could not be
+    assigned, labels GitHub dropped silently)."""
     out_of_time: bool = False
 
 
@@ -83,6 +86,9 @@ def _settle(store: Store, message: OutboxMessage, delivery: Delivery, result: Dr
         ):
             store.set_issue(message.incident, number=delivery.issue_number, url=delivery.issue_url)
         result.sent += 1
+        if delivery.error:
+            result.notes.append(delivery.error)
+            log.warning("postmortem-scribe: delivered %s with a note: %s", message.incident, delivery.error)
         if delivery.issue_url:
             result.urls[message.id] = delivery.issue_url
     elif delivery.status == "retry":

@@ -146,7 +146,8 @@ def _active_regex(lb_word: str, lb_email: str) -> re.Pattern[str]:
         lb_word + r"(?:mailto|xmpp|tel|javascript|data|vbscript|file):" + _NOT_URL + r"{1,2048}"
         r"|" + lb_email + r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9_\-]{1,63}"  # e-mail
         r"(?:\.[A-Za-z0-9_\-]{1,63}){1,10}"
-        r"|@[A-Za-z0-9][A-Za-z0-9_\-]{0,38}(?:/[A-Za-z0-9][A-Za-z0-9_.\-]{0,99})?"  # @user, @org/team
+        # @user, @org/team, @decorator
+        r"|@[A-Za-z0-9][A-Za-z0-9_\-]{0,38}(?:/[A-Za-z0-9][A-Za-z0-9_.\-]{0,99})?"
         r"|#[0-9]{1,20}"  # #12, owner/repo#12
         r"|" + lb_word + r"(?:"
         r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"  # UUID
@@ -163,7 +164,7 @@ _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _WS = re.compile(r"\s+")
 _ORDERED = re.compile(r"[0-9]{1,9}[.)](?=\s|$)")
 _URL_TRAILER = ".,:;!?'*_~"
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_WWW = re.compile(r"www\.", re.IGNORECASE)
 
 
 def _url_spans(s: str) -> list[tuple[int, int]]:
@@ -177,12 +178,8 @@ def _url_spans(s: str) -> list[tuple[int, int]]:
         end = _URL_REST.match(s, i + 3).end()  # type: ignore[union-attr]
         found.append((start, end))
         i = s.find("://", max(end, i + 3))
-    low = s.translate(_ASCII_LOWER)
-    i = low.find("www.")
-    while i >= 0:
-        end = _URL_REST.match(s, i + 4).end()  # type: ignore[union-attr]
-        found.append((i, end))
-        i = low.find("www.", end)
+    for m in _WWW.finditer(s):
+        found.append((m.start(), _URL_REST.match(s, m.end()).end()))  # type: ignore[union-attr]
     found.sort()
     spans: list[tuple[int, int]] = []
     for start, end in found:
@@ -209,7 +206,7 @@ def _trim_url(s: str, start: int, end: int) -> int:
 
 def _tokens(s: str) -> list[tuple[int, int]]:
     """Spans of the active tokens in ``s``, in order, not overlapping."""
-    urls = _url_spans(s) if ("://" in s or "ww." in s or "WW" in s or "Ww" in s or "wW" in s) else []
+    urls = _url_spans(s)
     spans: list[tuple[int, int]] = []
     pos = 0
     n = len(s)

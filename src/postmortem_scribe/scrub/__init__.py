@@ -2,7 +2,8 @@
 
 Run once per failure, after capture and before anything is stored or rendered::
 
-    record = Scrubber(extra_secrets=ctx.secrets, extra_key_names=config.secret_key_names).record(record)
+    scrubber = Scrubber(extra_secrets=ctx.secrets, extra_key_names=config.secret_key_names)
+    record = scrubber.record(record)
 
 Adapters register the secrets they know (connection passwords, Secret blocks) with
 :func:`register_secret`; every scrubber in the process then removes them too.

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 
 __all__ = [
+    "MARKER_RE",
     "SEARCH_WORDS",
     "find_key_values",
     "is_benign_value",
@@ -77,17 +78,20 @@ _METADATA = {
     "manager", "rotation", "rotated", "reset", "changed", "updated", "created", "timeout", "limit",
     "limits", "header", "headers", "param", "params", "parameter", "prefix", "suffix", "arn",
     "class", "plugin", "module", "handler", "schema", "column", "table", "index", "number", "num",
-    "user", "username", "login", "length", "algorithm", "algo", "alg", "status", "state", "error",
+    "user", "username", "login", "algorithm", "algo", "alg", "status", "state", "error",
     "errors", "exists", "set", "usage", "used", "valid", "validity", "regex", "pattern", "style",
-    "level", "store", "vault", "mount", "key", "keys", "lookup", "template", "option", "options",
+    "level", "vault", "mount", "key", "keys", "lookup", "template", "option", "options",
     "config", "settings", "setting", "date", "time", "at", "ms", "seconds", "s", "secs", "retries",
     "attempts", "interval", "cache", "cached", "hash", "hashed", "digest", "fingerprint",
     "description", "desc", "text", "message", "msg", "info", "type_", "issuer", "audience",
 }
 # ... except where the pair itself is a secret (and "<qualifier> key", see above).
-_METADATA_EXCEPTIONS = {("session", "id"), ("secret", "id"), ("password", "hash"),
-                        ("token", "hash"), ("secret", "hash")} | {
-                        (q, "key") for q in _KEY_QUALIFIERS} | {(q, "keys") for q in _KEY_QUALIFIERS}
+_METADATA_EXCEPTIONS = (
+    {("session", "id"), ("secret", "id"), ("password", "hash"), ("token", "hash"),
+     ("secret", "hash")}
+    | {(q, "key") for q in _KEY_QUALIFIERS}
+    | {(q, "keys") for q in _KEY_QUALIFIERS}
+)
 
 
 def normalize_key(name: str) -> str:
@@ -140,7 +144,7 @@ def key_kind(key: str) -> str | None:
             kind = "cookie"
         elif word in _CONN:
             kind = "connection-string"
-        elif word == "connection" and i + 1 < len(words) and words[i + 1] in ("string", "str", "uri", "url"):
+        elif word == "connection" and words[i + 1:i + 2] in (["string"], ["str"], ["uri"], ["url"]):
             kind = "connection-string"
         elif word in _SIGNATURE:
             kind = "signature"
@@ -175,6 +179,16 @@ _PLACEHOLDER = re.compile(
 )
 _PATHLIKE = re.compile(r"^(?:/|~/|\./|\.\./|[A-Za-z]:[\\/]|file://)[^\s]*$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
+# Objects a source line reads a secret from (`password=conn.password`); a dotted value starting
+# with anything else may be a password with dots in it, and is redacted.
+_CODE_ROOTS = {
+    "self", "cls", "os", "sys", "settings", "config", "conf", "cfg", "configuration", "conn",
+    "connection", "connections", "creds", "credentials", "secrets", "env", "environ", "kwargs",
+    "context", "ctx", "params", "args", "options", "opts", "request", "req", "response", "resp",
+    "client", "session", "vault", "variable", "hook", "auth", "account", "app", "api", "task",
+    "dag", "ti", "flow", "result", "data", "payload", "body", "headers", "obj", "item", "record",
+    "row", "values", "block", "secret", "basehook", "models", "state",
+}
 # Words that follow "token:" or "password:" in an error message rather than a secret.
 _PROSE = {
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "not", "no", "none", "must",
@@ -192,12 +206,16 @@ _PROSE = {
 }
 
 
+MARKER_RE = re.compile(r"\[redacted [a-z0-9][a-z0-9\-]{0,60}\]")
+"""A redaction marker as the scrubber writes it."""
+
+
 def is_benign_value(value: str) -> bool:
     """True for values that are no secret: empty, ``None``, booleans, masks, ``${VAR}`` ..."""
     v = value.strip()
     if v.lower() in _BENIGN:
         return True
-    if "[redacted " in v:
+    if "[redacted " in v and MARKER_RE.search(v):
         # Already scrubbed (by us): redacting again would not be idempotent.
         return True
     return bool(_MASKED.match(v) or _PLACEHOLDER.match(v))
@@ -232,6 +250,7 @@ _AUTH_SCHEME = re.compile(
     r"(?i)(?P<scheme>bearer|basic|token|bot|digest|negotiate|ntlm|ssws|geniekey|splunk|apikey"
     r"|api-key|key|dsn|oauth|aws4-hmac-sha256|hmac|signature|mac|otp)[ \t]+(?=\S)"
 )
+_EXPORT = re.compile(r"(?:^|[\s;&|(])(?:export|set|setenv|ENV|declare -x)[ \t]+$")
 _BLOCK_SCALAR = re.compile(r"^[|>][+\-]?[0-9]?$")
 _REST_KINDS = {"authorization", "cookie", "bearer-token", "auth"}
 _PATH_OK_KINDS = {"credentials", "private-key", "connection-string", "key-file"}
@@ -310,10 +329,12 @@ def _value_after(text: str, n: int, start: int, end: int, key: str, kind: str,
         return None
     line_start = text.rfind("\n", 0, start) + 1
     at_line_start = _LINE_START.fullmatch(text, line_start, start) is not None
+    # `export X=...` behind a log prefix is still a shell line whose value runs to its end.
+    exported = _EXPORT.search(text, max(line_start, start - 12), start) is not None
     # At the start of a line, a YAML or header value runs to the end of the line, and so does
     # an environment variable's (`DB_PASSWORD=two words`); a lower-case `key=value` there is
     # more likely logfmt, where the value ends at the first space.
-    rest_mode = kind in _REST_KINDS or (
+    rest_mode = kind in _REST_KINDS or (exported and sep == "=") or (
         at_line_start and not opener
         and (sep == ":" or (sep == "=" and (key.isupper() or text[line_start:start].strip() != "")))
     )
@@ -346,7 +367,7 @@ def _value_after(text: str, n: int, start: int, end: int, key: str, kind: str,
         after = text[ve] if ve < n else ""
         if after in "([" and after:
             return None  # a call or subscript in a source line: `token = get_token()`
-        if _DOTTED_NAME.match(value):
+        if _DOTTED_NAME.match(value) and value.split(".", 1)[0].lower() in _CODE_ROOTS:
             return None  # `password = settings.DB_PASSWORD`, a reference not a value
     if normalize_key(value) == normalize_key(key):
         return None  # `password=password`: passing a variable along

@@ -3,9 +3,8 @@
 The scrubber runs once, after capture and before anything is stored or rendered.  Every finder
 reports *spans* of the original text; overlapping spans are merged and each merged span becomes
 one visible marker that keeps the kind (``[redacted github-token]``), so the draft stays useful
-and a reader knows what was there.  Working on spans of the original text (rather than
-substituting pattern after pattern) is what makes the result idempotent: a second pass finds
-only markers, which no finder takes for a secret.
+and a reader knows what was there.  No finder takes a marker for a secret, and a text that
+changed is scanned again until it no longer changes, so scrubbing twice changes nothing more.
 
 What is found, strongest first:
 
@@ -39,9 +38,7 @@ from typing import Any
 from ..records import FailureRecord
 from . import registry
 from .keys import (
-    PRIORITY as KEY_PRIORITY,
-)
-from .keys import (
+    MARKER_RE,
     Span,
     find_key_values,
     find_xml_values,
@@ -55,11 +52,8 @@ __all__ = ["MARKER_RE", "Scrubber", "marker", "scrub_text"]
 
 log = logging.getLogger("postmortem_scribe")
 
-MARKER_RE = re.compile(r"\[redacted [a-z0-9][a-z0-9\-]{0,60}\]")
-"""A redaction marker as this module writes it."""
 
 _LITERAL, _PEM, _VENDOR, _CONTEXT = 5, 4, 3, 2
-assert KEY_PRIORITY < _CONTEXT
 
 _UNSCRUBBABLE = "[redacted unscrubbable-text]"
 
@@ -102,10 +96,12 @@ _BASIC = re.compile(r"basic[ \t]{1,10}(?P<tok>[A-Za-z0-9+/]{6,4096}={0,2})(?![A-
                     re.IGNORECASE)
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _AZURE_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{86}")
-_DATA_URI = re.compile(r"data:[A-Za-z0-9.+\-]{1,40}/[A-Za-z0-9.+\-]{1,80}(?:;[A-Za-z0-9=.\-]{1,40}){0,4};base64,",
-                       re.IGNORECASE)
+_DATA_URI = re.compile(
+    r"data:[A-Za-z0-9.+\-]{1,40}/[A-Za-z0-9.+\-]{1,80}(?:;[A-Za-z0-9=.\-]{1,40}){0,4};base64,",
+    re.IGNORECASE,
+)
 _PATHLIKE = re.compile(r"^(?:/|~/|\./|\.\./|[A-Za-z]:[\\/]|file://)\S*$")
-_B64_RUN = re.compile(r"[A-Za-z0-9+/=\r\n]*")
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _ANY_B64_RUN = re.compile(r"[A-Za-z0-9+/_\-]*=*")
 
 
@@ -134,7 +130,7 @@ def _pem_spans(text: str) -> list[Span]:
         for _ in range(1000):
             if pos >= n or text[pos] not in "\r\n":
                 break
-            line_start = pos + 1 if text[pos] == "\n" else pos + (2 if text[pos:pos + 2] == "\r\n" else 1)
+            line_start = pos + (2 if text.startswith("\r\n", pos) else 1)
             line_end = text.find("\n", line_start)
             if line_end < 0:
                 line_end = n
@@ -256,7 +252,7 @@ def _azure_key_spans(text: str) -> list[Span]:
         start = i - 86
         if (start >= 0 and _AZURE_KEY_BODY.fullmatch(text, start, i)
                 and (start == 0 or text[start - 1] == "=" or text[start - 1] not in _B64CHARS)
-                and (i + 2 >= n or text[i + 2] not in _B64CHARS)
+                and (i + 2 >= n or text[i + 2] == "=" or text[i + 2] not in _B64CHARS)
                 and text[max(0, start - 7):start].lower() not in ("sha512-", "sha512:", "sha512=")):
             spans.append((start, i + 2, "azure-storage-key", _VENDOR))
         i = text.find("==", i + 2)
@@ -470,8 +466,7 @@ class Scrubber:
                 s = s.decode("utf-8", "replace") if isinstance(s, (bytes, bytearray)) else str(s)
             if not s:
                 return s
-            spans = self.find(s)
-            return _apply(s, spans, keep_lines=keep_lines)
+            return self._scrub(s, keep_lines=keep_lines)
         except Exception:  # noqa: BLE001 - never raise into the failure path; never leak either
             log.debug("postmortem-scribe: scrubbing failed; the text is withheld", exc_info=True)
             return _UNSCRUBBABLE
@@ -481,6 +476,50 @@ class Scrubber:
         spans = self._find_raw(text)
         if "%" in text:
             spans += self._percent_spans(text)
+        return self._finish(text, spans)
+
+    def _scrub(self, text: str, *, keep_lines: bool) -> str:
+        out = self._once(text, keep_lines=keep_lines)
+        # A marker can change what surrounds it (a quote it replaced no longer closes a value,
+        # its "]" now ends a word), so what changed is scanned again until nothing more changes:
+        # that is what makes scrubbing idempotent.  Two more passes at most; each can only add
+        # markers, so stopping early errs on the side of redacting.
+        for _ in range(2):
+            if out == text:
+                break
+            text, out = out, self._rescan(out, keep_lines=keep_lines)
+        return out
+
+    def _rescan(self, text: str, *, keep_lines: bool) -> str:
+        """Another pass, over the lines that carry a marker only when the text is long.
+
+        The finders look at one line at a time, except for private keys, which a first pass
+        removed whole, so the lines without a marker would give the same answer again.
+        """
+        if len(text) < 8192 or "\n" not in text:
+            return self._once(text, keep_lines=keep_lines)
+        lines = text.split("\n")
+        changed = False
+        for i, line in enumerate(lines):
+            if "[redacted " in line:
+                new = self._once(line, keep_lines=keep_lines)
+                if new != line:
+                    lines[i] = new
+                    changed = True
+        return "\n".join(lines) if changed else text
+
+    def _once(self, text: str, *, keep_lines: bool) -> str:
+        # Registered values first, replaced before anything else looks at the text, so that a
+        # token right after one is judged with the marker's "]" as its left edge.
+        literal = _registered_literals().spans(text) + self._extra_literals.spans(text)
+        if literal:
+            text = _apply(text, self._finish(text, literal), keep_lines=keep_lines)
+        spans = self._find_raw(text, literals=False)
+        if "%" in text:
+            spans += self._percent_spans(text)
+        return _apply(text, self._finish(text, spans), keep_lines=keep_lines)
+
+    def _finish(self, text: str, spans: list[Span]) -> list[Span]:
         if not spans:
             return spans
         low = text.lower() if len(text.lower()) == len(text) else text.translate(_LOWER)
@@ -518,13 +557,14 @@ class Scrubber:
                 spans.append((start + offsets[s], start + offsets[e], kind, prio))
         return spans
 
-    def _find_raw(self, text: str) -> list[Span]:
+    def _find_raw(self, text: str, *, literals: bool = True) -> list[Span]:
         low = text.lower()
         if len(low) != len(text):
             low = text.translate(_LOWER)
         spans: list[Span] = []
-        spans += _registered_literals().spans(text)
-        spans += self._extra_literals.spans(text)
+        if literals:
+            spans += _registered_literals().spans(text)
+            spans += self._extra_literals.spans(text)
         vendor = _vendor_spans(text)
         spans += vendor
         if "-----BEGIN " in text:
@@ -680,7 +720,9 @@ def _iter_strings(values: Iterable[Any] | None) -> list[str]:
 
 
 def _inside(span: Span, ranges: list[tuple[int, int]]) -> bool:
-    if span[3] >= _LITERAL:
+    # Only guesses from context are dropped inside a data: payload; a registered value or a
+    # vendor token with its prefix does not occur in random base64 by chance.
+    if span[3] >= _VENDOR:
         return False
     return any(lo <= span[0] and span[1] <= hi for lo, hi in ranges)
 

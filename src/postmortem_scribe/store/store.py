@@ -40,6 +40,7 @@ from .schema import (
 )
 
 APP_NAME = "postmortem-scribe"
+_ENQUEUED = "scribe_enqueued"  # per-transaction list of outbox ids, kept in Connection.info
 
 
 def utc_now() -> str:
@@ -126,6 +127,8 @@ class OccurrenceResult:
     incident: IncidentRow | None
     coalesced: bool = False
     """True when a repeat was folded into a waiting digest comment instead of its own message."""
+    messages: list[int] = field(default_factory=list)
+    """Outbox ids enqueued for this occurrence (empty for duplicates and coalesced repeats)."""
 
 
 Renderer = Callable[[Correlation, IncidentRow], list[NewMessage]]
@@ -225,119 +228,132 @@ class Store:
         seen_at = record.detected_at or utc_now()
         category = record.classification.category if record.classification else None
         with self.engine.begin() as conn:
-            inserted = _insert_ignore(
+            result = self._record(conn, record, fp, seen_at, category, now, regression_mode,
+                                  comment_window_seconds, render, render_digest, bands, lead,
+                                  title, labels, storm_key, storm_window_seconds)
+            result.messages = list(conn.info.pop(_ENQUEUED, []))
+            return result
+
+    def _record(self, conn: sa.Connection, record: FailureRecord, fp: str, seen_at: str,
+                category: str | None, now: float, regression_mode: str,
+                comment_window_seconds: float, render: Renderer, render_digest: DigestRenderer,
+                bands: Sequence[str], lead: str | None, title: str | None,
+                labels: Sequence[str], storm_key: str | None,
+                storm_window_seconds: float) -> OccurrenceResult:
+        conn.info[_ENQUEUED] = []
+        inserted = _insert_ignore(
+            conn,
+            occurrences,
+            {
+                "occurrence_key": record.occurrence_key,
+                "fingerprint": fp,
+                "orchestrator": record.orchestrator,
+                "pipeline": record.pipeline,
+                "task": record.task,
+                "run_id": record.run_id,
+                "try_number": record.try_number,
+                "occurred_at": seen_at,
+                "category": category,
+                "record": to_json(record),
+            },
+            ["occurrence_key"],
+        )
+        if not inserted:
+            existing = conn.execute(
+                sa.select(occurrences.c.incident_key).where(
+                    occurrences.c.occurrence_key == record.occurrence_key
+                )
+            ).scalar()
+            row = self._incident(conn, existing) if existing else None
+            return OccurrenceResult(Correlation(kind="duplicate", incident=existing or ""), row)
+
+        flaky = self._note_outcome(conn, record, "failed", seen_at)
+        joined = self._joined_incident(conn, fp, storm_key, seen_at, storm_window_seconds)
+        if joined is not None:
+            # A storm (or an earlier storm's alias): this fingerprint belongs to an open
+            # incident of another fingerprint.  Count it there; never open a second issue.
+            return self._join(conn, joined, record, seen_at, now, comment_window_seconds,
+                              render, render_digest, storm_key is not None, flaky)
+        latest = conn.execute(
+            sa.select(incidents)
+            .where(incidents.c.fingerprint == fp)
+            .order_by(incidents.c.generation.desc())
+            .limit(1)
+            .with_for_update()
+        ).first()
+        previous: IncidentRow | None = None
+        if latest is None:
+            kind, generation = "new", 1
+        else:
+            current = IncidentRow.from_row(latest)
+            if current.status != "closed":
+                kind, generation = "repeat", current.generation
+            elif regression_mode == "new" and not (flaky or current.flaky):
+                kind, generation, previous = "regression", current.generation + 1, current
+            else:
+                # Flaky failures are commented on, never re-drafted: no open/close churn.
+                kind, generation, previous = "regression", current.generation, current
+
+        key = incident_key(fp, generation)
+        created = False
+        if kind == "new" or (kind == "regression" and previous and generation > previous.generation):
+            created = _insert_ignore(
                 conn,
-                occurrences,
+                incidents,
                 {
-                    "occurrence_key": record.occurrence_key,
-                    "fingerprint": fp,
-                    "orchestrator": record.orchestrator,
-                    "pipeline": record.pipeline,
-                    "task": record.task,
-                    "run_id": record.run_id,
-                    "try_number": record.try_number,
-                    "occurred_at": seen_at,
-                    "category": category,
-                    "record": to_json(record),
+                    "key": key, "fingerprint": fp, "generation": generation, "status": "open",
+                    "category": category, "title": title, "pipeline": record.pipeline,
+                    "task": record.task, "lead": lead, "first_seen": seen_at,
+                    "last_seen": seen_at, "occurrences": 1,
+                    "previous_key": previous.key if previous else None,
+                    "flaky": False, "labels": json.dumps(list(labels)),
+                    "signature": json.dumps(record.fingerprint.signature),
+                    "summary": record.fingerprint.normalized_message[:500],
+                    "storm_key": storm_key,
                 },
-                ["occurrence_key"],
+                ["key"],
             )
-            if not inserted:
-                existing = conn.execute(
-                    sa.select(occurrences.c.incident_key).where(
-                        occurrences.c.occurrence_key == record.occurrence_key
-                    )
-                ).scalar()
-                row = self._incident(conn, existing) if existing else None
-                return OccurrenceResult(Correlation(kind="duplicate", incident=existing or ""), row)
-
-            flaky = self._note_outcome(conn, record, "failed", seen_at)
-            joined = self._joined_incident(conn, fp, storm_key, seen_at, storm_window_seconds)
-            if joined is not None:
-                # A storm (or an earlier storm's alias): this fingerprint belongs to an open
-                # incident of another fingerprint.  Count it there; never open a second issue.
-                return self._join(conn, joined, record, seen_at, now, comment_window_seconds,
-                                  render, render_digest, storm_key is not None, flaky)
-            latest = conn.execute(
-                sa.select(incidents)
-                .where(incidents.c.fingerprint == fp)
-                .order_by(incidents.c.generation.desc())
-                .limit(1)
-                .with_for_update()
-            ).first()
-            previous: IncidentRow | None = None
-            if latest is None:
-                kind, generation = "new", 1
-            else:
-                current = IncidentRow.from_row(latest)
-                if current.status != "closed":
-                    kind, generation = "repeat", current.generation
-                elif regression_mode == "new" and not (flaky or current.flaky):
-                    kind, generation, previous = "regression", current.generation + 1, current
-                else:
-                    # Flaky failures are commented on, never re-drafted: no open/close churn.
-                    kind, generation, previous = "regression", current.generation, current
-
-            key = incident_key(fp, generation)
-            created = False
-            if kind == "new" or (kind == "regression" and previous and generation > previous.generation):
-                created = _insert_ignore(
-                    conn,
-                    incidents,
-                    {
-                        "key": key, "fingerprint": fp, "generation": generation, "status": "open",
-                        "category": category, "title": title, "pipeline": record.pipeline,
-                        "task": record.task, "lead": lead, "first_seen": seen_at,
-                        "last_seen": seen_at, "occurrences": 1,
-                        "previous_key": previous.key if previous else None,
-                        "flaky": False, "labels": json.dumps(list(labels)),
-                        "signature": json.dumps(record.fingerprint.signature),
-                        "summary": record.fingerprint.normalized_message[:500],
-                        "storm_key": storm_key,
-                    },
-                    ["key"],
-                )
-                if not created:
-                    # Another process created it between our read and our insert: we are a repeat.
-                    kind = "repeat"
             if not created:
-                conn.execute(
-                    incidents.update()
-                    .where(incidents.c.key == key)
-                    .values(occurrences=incidents.c.occurrences + 1, last_seen=seen_at)
-                )
-            else:
-                for band in bands:
-                    _insert_ignore(conn, incident_bands, {"band": band, "incident_key": key},
-                                   ["band", "incident_key"])
+                # Another process created it between our read and our insert: we are a repeat.
+                kind = "repeat"
+        if not created:
             conn.execute(
-                occurrences.update()
-                .where(occurrences.c.occurrence_key == record.occurrence_key)
-                .values(incident_key=key)
+                incidents.update()
+                .where(incidents.c.key == key)
+                .values(occurrences=incidents.c.occurrences + 1, last_seen=seen_at)
             )
-            if flaky:
-                conn.execute(incidents.update().where(incidents.c.key == key).values(flaky=True))
-            row = self._incident(conn, key)
-            assert row is not None
-            correlation = Correlation(
-                kind=kind,  # type: ignore[arg-type]
-                incident=key,
-                occurrences=row.occurrences,
-                previous_incident=previous.key if previous else None,
-                previous_issue_url=previous.issue_url if previous else None,
-                first_seen=row.first_seen,
-                flaky=row.flaky,
-            )
-            coalesced = False
-            if kind == "repeat" or (kind == "regression" and not created):
-                coalesced = self._enqueue_repeat(conn, row, record, seen_at, now, comment_window_seconds,
-                                     render, render_digest, correlation)
-            else:
-                for message in render(correlation, row):
-                    self._enqueue(conn, key, message)
-            if kind == "regression" and not created:
-                conn.execute(incidents.update().where(incidents.c.key == key).values(status="open"))
-            return OccurrenceResult(correlation, row, coalesced)
+        else:
+            for band in bands:
+                _insert_ignore(conn, incident_bands, {"band": band, "incident_key": key},
+                               ["band", "incident_key"])
+        conn.execute(
+            occurrences.update()
+            .where(occurrences.c.occurrence_key == record.occurrence_key)
+            .values(incident_key=key)
+        )
+        if flaky:
+            conn.execute(incidents.update().where(incidents.c.key == key).values(flaky=True))
+        row = self._incident(conn, key)
+        assert row is not None
+        correlation = Correlation(
+            kind=kind,  # type: ignore[arg-type]
+            incident=key,
+            occurrences=row.occurrences,
+            previous_incident=previous.key if previous else None,
+            previous_issue_url=previous.issue_url if previous else None,
+            first_seen=row.first_seen,
+            flaky=row.flaky,
+        )
+        coalesced = False
+        if kind == "repeat" or (kind == "regression" and not created):
+            coalesced = self._enqueue_repeat(conn, row, record, seen_at, now, comment_window_seconds,
+                                 render, render_digest, correlation)
+        else:
+            for message in render(correlation, row):
+                self._enqueue(conn, key, message)
+        if kind == "regression" and not created:
+            conn.execute(incidents.update().where(incidents.c.key == key).values(status="open"))
+        return OccurrenceResult(correlation, row, coalesced)
 
     def _joined_incident(self, conn: sa.Connection, fp: str, storm_key: str | None,
                          seen_at: str, window: float) -> IncidentRow | None:
@@ -354,10 +370,11 @@ class Store:
         if own is not None:
             return None  # this failure has its own history; storms only gather new fingerprints
         since = _iso_before(seen_at, window)
+        refused = sa.select(overrides.c.fingerprint).where(overrides.c.kind == "no_storm")
         found = conn.execute(
             sa.select(incidents)
             .where(incidents.c.storm_key == storm_key, incidents.c.status == "open",
-                   incidents.c.last_seen >= since)
+                   incidents.c.last_seen >= since, incidents.c.fingerprint.not_in(refused))
             .order_by(incidents.c.last_seen.desc())
             .limit(1)
         ).first()
@@ -600,7 +617,7 @@ class Store:
 
     def _enqueue(self, conn: sa.Connection, key: str, message: NewMessage, *,
                  digest: str | None = None, digest_state: str | None = None) -> int:
-        result = conn.execute(
+        inserted = conn.execute(
             outbox.insert().values(
                 incident_key=key, kind=message.kind, title=message.title, body=message.body,
                 labels=json.dumps(message.labels), assignees=json.dumps(message.assignees),
@@ -608,7 +625,9 @@ class Store:
                 created_at=utc_now(), digest=digest, digest_state=digest_state,
             )
         )
-        return int(result.inserted_primary_key[0])
+        message_id = int(inserted.inserted_primary_key[0])
+        conn.info.setdefault(_ENQUEUED, []).append(message_id)
+        return message_id
 
     def enqueue(self, key: str, message: NewMessage) -> int:
         with self.engine.begin() as conn:
@@ -627,15 +646,17 @@ class Store:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 sa.select(outbox)
-                .where(outbox.c.status == "pending", outbox.c.lease_until < now)
+                .where(outbox.c.status == "pending")
                 .order_by(outbox.c.id)
-                .limit(limit * 5)
+                .limit(limit * 5 + 20)
             ).all()
             blocked: set[str] = set()
             for r in rows:
                 if r.incident_key in blocked:
                     continue
-                if r.not_before > now:
+                if r.lease_until >= now or r.not_before > now:
+                    # Being delivered elsewhere, or waiting: later messages of the incident wait
+                    # too, so a comment never races the issue it belongs to.
                     blocked.add(r.incident_key)
                     continue
                 taken = conn.execute(
@@ -673,6 +694,60 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id == message_id).values(
                 status="failed", lease_until=0.0, last_error=error))
+
+    def requeue_failed(self) -> int:
+        """Give messages that failed for good another chance (after a person fixed the cause)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                outbox.update().where(outbox.c.status == "failed")
+                .values(status="pending", not_before=0.0, lease_until=0.0)
+            ).rowcount
+
+    def latest_incident(self, fingerprint: str) -> IncidentRow | None:
+        """The newest generation of a fingerprint's incident, or the incident it was joined to."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(incidents).where(incidents.c.fingerprint == fingerprint)
+                .order_by(incidents.c.generation.desc()).limit(1)
+            ).first()
+            if row is not None:
+                return IncidentRow.from_row(row)
+            alias = conn.execute(sa.select(fingerprint_aliases.c.incident_key)
+                                 .where(fingerprint_aliases.c.fingerprint == fingerprint)).scalar()
+            return self._incident(conn, alias) if alias else None
+
+    def reject_grouping(self, key: str, *, similarity: Callable[[Sequence[int], Sequence[int]], float],
+                        threshold: float = 0.5, source: str | None = None) -> list[str]:
+        """A person said "not a repeat" on an incident: undo what grouped other failures into it.
+
+        Fingerprints that joined it through a storm are split off (their next failure opens
+        its own incident), storms no longer join it, and the incidents that looked similar to it
+        are not suggested for it again.  Returns what was undone, for the sync summary.
+        """
+        undone: list[str] = []
+        row = self.incident(key)
+        if row is None:
+            return undone
+        with self.engine.begin() as conn:
+            joined = conn.execute(sa.select(fingerprint_aliases.c.fingerprint)
+                                  .where(fingerprint_aliases.c.incident_key == key)).scalars().all()
+            if joined:
+                conn.execute(fingerprint_aliases.delete().where(fingerprint_aliases.c.incident_key == key))
+                undone += [f"split {fp[:12]}" for fp in joined]
+            _insert_ignore(conn, overrides, {"fingerprint": row.fingerprint, "kind": "no_storm",
+                                             "value": "1", "source": source, "recorded_at": utc_now()},
+                           ["fingerprint", "kind", "value"])
+            signature = conn.execute(sa.select(incidents.c.signature)
+                                     .where(incidents.c.key == key)).scalar()
+        if signature:
+            from ..fingerprint import bands as lsh_bands
+
+            sig = json.loads(signature)
+            for similar in self.similar_incidents(sig, lsh_bands(sig), similarity=similarity,
+                                                  exclude=key, threshold=threshold, limit=20):
+                self.add_override(row.fingerprint, "not_similar", similar.incident, source=source)
+                undone.append(f"not similar to {similar.incident}")
+        return undone
 
     def make_all_due(self) -> int:
         """Make waiting grouped comments due now (``scribe flush --all``, the end of a storm)."""

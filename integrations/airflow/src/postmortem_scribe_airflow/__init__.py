@@ -1,7 +1,8 @@
 """postmortem-scribe for Apache Airflow: a blameless post-mortem draft for every failed task.
 
-Installing the distribution registers :class:`~postmortem_scribe_airflow.plugin.PostmortemScribePlugin`
-through the ``airflow.plugins`` entry point; its listener hooks every DAG with no edit.
+Installing the distribution registers
+:class:`~postmortem_scribe_airflow.plugin.PostmortemScribePlugin` through the ``airflow.plugins``
+entry point; its listener hooks every DAG with no edit.
 :class:`PostmortemNotifier` is the per-DAG alternative for ``on_failure_callback``.
 """
 

@@ -45,7 +45,7 @@ class TaskFacts:
     extra: dict[str, str] = field(default_factory=dict)
 
     def occurrence_key(self) -> str:
-        """Same key as ``FailureContext.occurrence_key()`` for the context built from these facts."""
+        """The ``FailureContext.occurrence_key()`` of the context built from these facts."""
         return to_failure_context(self, detected_by="").occurrence_key()
 
 
@@ -210,8 +210,9 @@ def _as_path(value: Any) -> str | None:
     return value
 
 
-def to_failure_context(facts: TaskFacts, *, detected_by: str, exception: BaseException | None = None,
-                       error_text: str | None = None, task_log: TaskLog | None = None,
+def to_failure_context(facts: TaskFacts, *, detected_by: str,
+                       exception: BaseException | None = None, error_text: str | None = None,
+                       task_log: TaskLog | None = None,
                        notes: Iterable[str] = (), secrets: Iterable[str] = (),
                        extra_inputs: Iterable[str] = (), state: str | None = None) -> Any:
     """Build the core's FailureContext; Airflow's masker is applied to every text we add.

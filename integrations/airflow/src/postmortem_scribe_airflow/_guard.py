@@ -23,11 +23,10 @@ def never_raise(what: str) -> Iterator[None]:
     try:
         yield
     except Exception:  # noqa: BLE001 - the point of this function
-        try:
+        # Even logging may be broken at interpreter exit.
+        with contextlib.suppress(Exception):
             log.warning("postmortem-scribe: %s failed; the task is not affected.", what,
                         exc_info=True)
-        except Exception:  # noqa: BLE001 - even logging may be broken at interpreter exit
-            pass
 
 
 def call_bounded(fn: Callable[[], T], *, timeout: float, what: str) -> T | None:

@@ -23,6 +23,9 @@ from ._guard import call_bounded, start_background
 
 log = logging.getLogger("postmortem_scribe.airflow")
 
+# Time allowed for reading the Airflow Variable and connection before the core's budget starts.
+_LOOKUP_SECONDS = 10.0
+
 
 def _core() -> Any:
     import postmortem_scribe
@@ -71,7 +74,8 @@ def report_task_failure(ti: Any, *, error: Any, detected_by: str,
                         config: Any = None, overrides: Mapping[str, Any] | None = None,
                         extra_inputs: Iterable[str] = (), notes: Iterable[str] = (),
                         config_variable: str | None = None,
-                        github_conn_id: str | None = None) -> Any:
+                        github_conn_id: str | None = None,
+                        settings: _settings.Settings | None = None) -> Any:
     """Report one failed try seen in the task process (or by the scheduler with an error text).
 
     In the task process the report runs here, bounded (the process ends right after).  On the
@@ -79,28 +83,53 @@ def report_task_failure(ti: Any, *, error: Any, detected_by: str,
     failure the task never reported itself) the facts are read now and the report runs in the
     background, so the scheduling loop does not wait for it.
     """
-    settings = _settings.load_settings(config=config, overrides=overrides,
-                                       config_variable=config_variable,
-                                       github_conn_id=github_conn_id)
-    cfg = settings.config
-    facts = facts_from_ti(ti, context=context, input_keys=getattr(cfg, "input_keys", ()))
-    _fill_last_success(facts, context)
     exception = error if isinstance(error, BaseException) else None
     error_text = None if exception is not None else (str(error) if error else None)
     extra = list(extra_inputs)
     note_list = list(notes)
 
-    def run() -> Any:
+    def load() -> _settings.Settings:
+        if settings is not None:
+            return settings
+        return _settings.load_settings(config=config, overrides=overrides,
+                                       config_variable=config_variable,
+                                       github_conn_id=github_conn_id)
+
+    def run(facts: TaskFacts, settings: _settings.Settings) -> Any:
+        cfg = settings.config
         task_log = read_log_for(facts, getattr(cfg, "log_max_bytes", 64 * 1024))
         ctx = to_failure_context(facts, detected_by=detected_by, exception=exception,
                                  error_text=error_text, task_log=task_log, notes=note_list,
                                  secrets=settings.secrets, extra_inputs=extra)
         return _deliver(ctx, settings, f"report of {ctx.occurrence_key()}")
 
+    from postmortem_scribe.config import load_config
+
     if in_task_process(ti):
-        return run()
-    start_background(run, what=f"report of {facts.occurrence_key()}")
+        def in_process() -> Any:
+            resolved = load()
+            facts = facts_from_ti(ti, context=context,
+                                  input_keys=getattr(resolved.config, "input_keys", ()))
+            _fill_last_success(facts, context)
+            return run(facts, resolved)
+
+        # The whole of it is bounded, the Variable and connection lookups included: on Airflow 3
+        # they are requests to the API server, retried with back-off when it is unreachable.
+        return call_bounded(in_process, timeout=default_bound(), what="the failure report")
+
+    # Server side: read the ORM row now, inside the caller's session (it must not cross
+    # threads); the Variable and connection lookups wait for the background thread.
+    snapshot = facts_from_ti(ti, context=None, input_keys=load_config().input_keys)
+    start_background(lambda: run(snapshot, load()),
+                     what=f"report of {snapshot.occurrence_key()}")
     return None
+
+
+def default_bound() -> float:
+    """How long a hook waits for one report: the core's budget, a margin and the lookups."""
+    from postmortem_scribe.config import load_config
+
+    return _timeout(load_config()) + _LOOKUP_SECONDS
 
 
 def in_task_process(ti: Any) -> bool:
@@ -209,7 +238,8 @@ def _draft_from_log(facts: TaskFacts, task_log: Any, settings: _settings.Setting
     state = None
     if facts.task_id is None:
         reason = facts.extra.get("reason", "")
-        error_text = (f"The DAG run {facts.run_id} of {facts.dag_id} failed ({reason or 'no reason given'}) "
+        error_text = (f"The DAG run {facts.run_id} of {facts.dag_id} failed "
+                      f"({reason or 'no reason given'}) "
                       "without a failed task: "
                       + ("it ran longer than its dagrun_timeout." if "time" in reason else
                          "its remaining tasks could not be scheduled." if "deadlock" in reason else

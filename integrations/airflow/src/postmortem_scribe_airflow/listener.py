@@ -25,7 +25,7 @@ def _is_manual(message: Any) -> bool:
 
 
 class PostmortemListener:
-    """Listener object registered by :class:`~postmortem_scribe_airflow.plugin.PostmortemScribePlugin`.
+    """The listener :class:`~postmortem_scribe_airflow.plugin.PostmortemScribePlugin` registers.
 
     - final task failures (state FAILED, not UP_FOR_RETRY) are reported with the live exception;
     - successes are recorded (a success after a failed try marks the task flaky), with profiles

@@ -130,50 +130,47 @@ class PostmortemNotifier(BaseNotifier):
         ti = context.get("ti") or context.get("task_instance")
         if ti is None:
             return
-        settings = self._settings()
-        timeout = self.timeout_seconds
-        if timeout is None:
-            timeout = float(settings.config.budget_seconds) + _settings.option_float(
-                "timeout_margin_seconds") + 5.0
-        call_bounded(
-            lambda: _report.report_task_failure(
+
+        def report() -> Any:
+            return _report.report_task_failure(
                 ti, error=context.get("exception"), context=context, detected_by="notifier",
-                config=settings.config, extra_inputs=self.inputs, notes=self.notes,
-            ),
-            timeout=timeout, what="PostmortemNotifier report",
-        )
+                settings=self._settings(), extra_inputs=self.inputs, notes=self.notes,
+            )
+
+        # Bounded as a whole: the Variable and connection lookups of _settings() included.
+        call_bounded(report, timeout=self.timeout_seconds or _report.default_bound(),
+                     what="PostmortemNotifier report")
 
     def _notify_dag_level(self, context: Mapping[str, Any]) -> None:
         reason = str(context.get("reason") or "")
         dag = context.get("dag")
         dag_run = context.get("dag_run")
-        settings = self._settings()
-        keys = getattr(settings.config, "input_keys", ())
-        snapshots: list[TaskFacts] = []
-        # 2.x hands an ORM DagRun here, which can list its failed task instances; Airflow 3's
-        # DAG processor has no database access, and passes the last failed one as ``ti``.
-        for ti in failed_task_instances(dag_run)[: int(_settings.option_float("max_drafts_per_run"))]:
-            snapshots.append(facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys))
-        ti = context.get("ti")
-        if ti is not None and getattr(ti, "task_id", None):
-            facts = facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys)
-            if facts.state in (None, "failed") and all(
-                    f.occurrence_key() != facts.occurrence_key() for f in snapshots):
-                snapshots.append(facts)
-        if not snapshots and reason != "task_failure":
-            snapshots.append(_report.run_level_facts(dag_run, dag, reason))
         grace = _settings.option_float("dag_run_grace_seconds")
-        timeout = self.timeout_seconds
-        if timeout is None:
-            timeout = grace + (float(settings.config.budget_seconds) + _settings.option_float(
-                "timeout_margin_seconds")) * max(1, len(snapshots))
-        call_bounded(
-            lambda: _report.report_unreported(
-                snapshots, detected_by="dag_notifier", grace_seconds=grace, settings=settings,
-                extra_inputs=self.inputs,
-                notes=[*self.notes, *([f"Airflow's reason for failing the DAG run: {reason}"]
-                                      if reason and reason != "task_failure" else [])],
-            ),
-            timeout=timeout, what="PostmortemNotifier DAG-level report",
-        )
+        limit = int(_settings.option_float("max_drafts_per_run"))
 
+        def report() -> None:
+            settings = self._settings()
+            keys = getattr(settings.config, "input_keys", ())
+            snapshots: list[TaskFacts] = []
+            # 2.x hands an ORM DagRun here, which can list its failed task instances; Airflow 3's
+            # DAG processor has no database access, and passes the last failed one as ``ti``.
+            for ti in failed_task_instances(dag_run)[:limit]:
+                snapshots.append(facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys))
+            ti = context.get("ti")
+            if ti is not None and getattr(ti, "task_id", None):
+                facts = facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys)
+                if facts.state in (None, "failed") and all(
+                        f.occurrence_key() != facts.occurrence_key() for f in snapshots):
+                    snapshots.append(facts)
+            if not snapshots and reason != "task_failure":
+                snapshots.append(_report.run_level_facts(dag_run, dag, reason))
+            notes = list(self.notes)
+            if reason and reason != "task_failure":
+                notes.append(f"Airflow's reason for failing the DAG run: {reason}")
+            _report.report_unreported(snapshots, detected_by="dag_notifier", grace_seconds=grace,
+                                      settings=settings, extra_inputs=self.inputs, notes=notes)
+
+        # Runs in the DAG processor's callback process, which can afford to wait: the grace
+        # period for the task's own report, then one bounded report per failed task.
+        bound = self.timeout_seconds or grace + _report.default_bound() * 2
+        call_bounded(report, timeout=bound, what="PostmortemNotifier DAG-level report")

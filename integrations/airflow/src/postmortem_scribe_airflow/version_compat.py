@@ -16,6 +16,14 @@ from typing import Any
 
 log = logging.getLogger("postmortem_scribe.airflow")
 
+__all__ = [
+    "AIRFLOW_V_3_0_PLUS", "AIRFLOW_V_3_1_PLUS", "AIRFLOW_V_3_3_PLUS", "AIRFLOW_VERSION",
+    "AirflowPlugin", "BaseNotifier", "FAILED", "MANUAL_MARK_PREFIXES", "base_url", "conf_get",
+    "dag_of", "failed_task_instances", "get_connection", "get_variable", "hookimpl",
+    "log_template", "logs_are_json", "masked_values", "orm_session_of", "redact", "run_url",
+    "state_name", "task_of",
+]
+
 
 def _airflow_version() -> tuple[int, int, int]:
     from airflow import __version__
@@ -163,7 +171,8 @@ def get_connection(conn_id: str) -> Any | None:
 
             return Connection.get(conn_id)
         except Exception as exc:  # noqa: BLE001
-            log.debug("postmortem-scribe: connection %s not read via the task SDK: %s", conn_id, exc)
+            log.debug("postmortem-scribe: connection %s not read via the task SDK: %s",
+                      conn_id, exc)
     try:
         from airflow.hooks.base import BaseHook
 
@@ -270,7 +279,7 @@ def dag_of(dag_run: Any, ti: Any = None) -> Any | None:
 
 
 def task_of(ti: Any, dag: Any | None) -> Any | None:
-    """The task object of a task instance: attached on the worker, looked up in the DAG elsewhere."""
+    """The task of a task instance: attached on the worker, looked up in the DAG elsewhere."""
     try:
         task = getattr(ti, "task", None)
     except Exception:  # noqa: BLE001 - lazy attribute on a detached ORM row

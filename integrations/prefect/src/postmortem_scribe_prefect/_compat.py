@@ -170,16 +170,24 @@ def flush_api_logs() -> str | None:
 _API_PAGE = 200  # the server's default (and maximum) page size, PREFECT_API_DEFAULT_LIMIT
 
 
-async def read_logs(client: Any, flow_run_id: Any, limit: int) -> list[Any]:
-    """The newest ``limit`` log records of one flow run (its tasks included), oldest first."""
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+async def read_logs(client: Any, flow_run_id: Any, limit: int, *, task_run_id: Any = None
+                    ) -> list[Any]:
+    """The newest ``limit`` log records of one flow run (its tasks included), oldest first.
+
+    With ``task_run_id`` (and ``flow_run_id`` ``None``): those of one task run outside a flow.
+    """
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterTaskRunId
     from prefect.client.schemas.sorting import LogSort
 
+    if flow_run_id is not None:
+        log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+    else:
+        log_filter = LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id]))
     newest_first: list[Any] = []
     while len(newest_first) < limit:
         page = min(_API_PAGE, limit - len(newest_first))
         batch = await client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+            log_filter=log_filter,
             limit=page,
             offset=len(newest_first),
             sort=LogSort.TIMESTAMP_DESC,

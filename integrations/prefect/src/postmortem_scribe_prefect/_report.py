@@ -42,7 +42,6 @@ from ._logbuffer import format_line
 log = logging.getLogger("postmortem_scribe_prefect")
 
 ORCHESTRATOR = "prefect"
-_FAILED_TYPES = ("FAILED", "CRASHED")
 _SUBFLOW_DEPTH = 5
 _TRACEBACK_HEAD = "Traceback (most recent call last)"
 
@@ -60,7 +59,8 @@ class Settings:
         secret_block: Name of the Prefect Secret block holding the GitHub token
             (``SCRIBE_PREFECT_SECRET_BLOCK``, default ``github-token``; empty disables it).
         hook_timeout: Most seconds a failure hook may hold the run
-            (``SCRIBE_PREFECT_HOOK_TIMEOUT``); default the core's ``budget_seconds`` plus 10 s for reading logs from the API.
+            (``SCRIBE_PREFECT_HOOK_TIMEOUT``); default the core's ``budget_seconds`` plus
+            10 s for reading logs from the API.
         profile_timeout: Most seconds a completion hook waits for input profiles
             (``SCRIBE_PREFECT_PROFILE_TIMEOUT``, default 2).
         log_limit: Most log records read from the API per run (``SCRIBE_PREFECT_LOG_LIMIT``).
@@ -146,7 +146,13 @@ class _Seen:
 
 
 COVERED_RUNS = _Seen()
-"""Flow run ids for which this process reported a failure (or found one reported)."""
+"""Flow run ids for which this process reported a failure (or found one reported).
+
+A task hook adds its flow run here when it *starts* reporting, not when it is done: the flow's
+own hook runs right after it and must see the claim even when the task's report is still going
+on in the background (a short hook timeout)."""
+CLAIMED_RUNS = _Seen()
+"""Flow run ids whose own flow hook is reporting them: a parent's hook treats them as covered."""
 REPORTED_KEYS = _Seen()
 """Occurrence keys this process reported, to skip repeats (e.g. 50 failed mapped runs) early."""
 
@@ -454,13 +460,13 @@ class Reporter:
         """
         frontier = [flow_run_id]
         seen: set[str] = set()
-        for _depth in range(_SUBFLOW_DEPTH + 1):
+        for depth in range(_SUBFLOW_DEPTH + 1):
             for run_id in frontier:
                 key = str(run_id)
                 if key in seen:
                     continue
                 seen.add(key)
-                if key in COVERED_RUNS:
+                if key in COVERED_RUNS or (depth > 0 and key in CLAIMED_RUNS):
                     return f"a failure in flow run {key} was already reported by this process"
                 keys = await asyncio.to_thread(self._reported_in_run, key)
                 if keys:
@@ -574,6 +580,13 @@ class Reporter:
             COVERED_RUNS.add(str(flow_run.id))
             self.logger.info("postmortem-scribe: no separate draft for this flow run: %s", reason)
             return None
+        try:
+            # The hook's copy can be stale: the runner's crash hooks get a flow run read before
+            # the run started (run_count 0).  The watcher reads the same record, so both give
+            # the same occurrence key.
+            flow_run = await self.client.read_flow_run(flow_run.id)
+        except Exception:  # noqa: BLE001 - the hook's copy will do
+            pass
         pipeline = await self._flow_name(flow_run, flow_name)
         ctx = self._base_context(flow_run, pipeline, state)
         ctx.detected_by = detected_by
@@ -652,7 +665,13 @@ class Reporter:
                 state=state_name(state), ended_at=iso(getattr(state, "timestamp", None)),
             )
             flow_params = {}
-            ctx.log_lines = None
+            try:
+                records = await _compat.read_logs(self.client, None, self.settings.log_limit,
+                                                  task_run_id=task_run.id)
+                ctx.log_lines = format_api_logs(records, {str(task_run.id): str(task_run.name)},
+                                                None) or None
+            except Exception:  # noqa: BLE001
+                ctx.log_lines = None
         ctx.detected_by = detected_by
         ctx.task = label
         ctx.try_number = getattr(task_run, "run_count", None) or None
@@ -701,11 +720,6 @@ class Reporter:
             COVERED_RUNS.add(ctx.run_id)
         REPORTED_KEYS.add(ctx.occurrence_key())
         return outcome
-
-
-def _state_type(run: Any) -> str:
-    kind = getattr(run, "state_type", None)
-    return str(getattr(kind, "value", kind) or "").upper()
 
 
 def _report_context(ctx: FailureContext, config: Config) -> Outcome:

@@ -56,8 +56,10 @@ def _check() -> int:
     api = PREFECT_API_URL.value()
     none = "(none: flows start a temporary server; the watcher needs one)"
     print(f"Prefect API:       {api or none}")
-    print(f"incident store:    {config.store_url or '(default SQLite file in the user data directory)'}")
-    print(f"publishing to:     {config.github_repo or 'local Markdown files in ' + config.output_dir}")
+    default_store = "(default SQLite file in the user data directory)"
+    print(f"incident store:    {config.store_url or default_store}")
+    local = f"local Markdown files in {config.output_dir}"
+    print(f"publishing to:     {config.github_repo or local}")
     token_source = "SCRIBE_GITHUB_TOKEN / config" if config.github_token else None
     if not token_source and settings.secret_block and api:
         token, problem = asyncio.run(token_from_block(settings.secret_block))

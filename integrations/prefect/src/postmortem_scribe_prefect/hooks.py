@@ -35,6 +35,8 @@ from typing import Any
 from . import _compat, _logbuffer
 from ._bounded import run_bounded, run_bounded_async
 from ._report import (
+    CLAIMED_RUNS,
+    COVERED_RUNS,
     REPORTED_KEYS,
     HookFacts,
     Reporter,
@@ -179,6 +181,9 @@ def on_flow_failure(flow: Any, flow_run: Any, state: Any) -> Any:
         settings = load_settings()
         facts = HookFacts(kind="flow", flow_run=flow_run, state=state,
                           flow_name=getattr(flow, "name", None))
+        # Claimed now, in the engine's thread, so that the parent's hook (which runs next)
+        # knows this subflow is being reported even if our worker is still busy.
+        CLAIMED_RUNS.add(str(flow_run.id))
         job, timeout = _failure_job(facts, settings)
         return _dispatch(job, timeout, f"postmortem-scribe report for flow run {flow_run.id}")
     except Exception:  # noqa: BLE001 - a hook must never fail the host
@@ -208,6 +213,10 @@ def on_task_failure(task: Any, task_run: Any, state: Any) -> Any:
             return None
         facts = HookFacts(kind="task", task_run=task_run, state=state, flow_name=flow_name,
                           task_name=task_name, task_params=_compat.task_run_parameters())
+        if task_run.flow_run_id:
+            # The flow's own hook runs next: it must see that this failure is being reported,
+            # even when our worker is still busy after the hook's timeout.
+            COVERED_RUNS.add(str(task_run.flow_run_id))
         job, timeout = _failure_job(facts, settings)
         return _dispatch(job, timeout, f"postmortem-scribe report for task run {task_run.id}")
     except Exception:  # noqa: BLE001

@@ -29,6 +29,7 @@ _OURS: dict[str, tuple[str, str]] = {
     "repeat-failure": ("fbca04", "The same failure happened again while its post-mortem was open"),
     "regression": ("b60205", "The failure came back after its post-mortem was closed"),
     "possible-repeat": ("c5def5", "Looks like an earlier incident; a person should confirm"),
+    "not-a-repeat": ("bfd4f2", "A person says this is not the same problem as what it was grouped with"),
     "flaky": ("d4c5f9", "Failed and then passed on retry; may be flaky rather than broken"),
     # The taxonomy (DESIGN.md); one colour family per kind of cause.
     "data_format": ("d93f0b", "Input data malformed or not in the expected format or schema"),

@@ -248,8 +248,8 @@ class GitHubPublisher:
         self._remember_issue(issue, response.etag)
         notes.extend(self._silent_drops(issue, labels, assignees))
         for login in unassignable:
-            notes.append(f"lead {login!r} cannot be assigned issues in {self.repo} (GET /assignees "
-                         "answered 404); the issue names them instead; `scribe doctor` lists this")
+            notes.append(f"lead {login!r} cannot be assigned issues in {self.repo}; the issue was "
+                         "opened unassigned and names them instead; `scribe doctor` lists this")
         return Delivery(status="sent", issue_number=issue.get("number"),
                         issue_url=issue.get("html_url"), error="; ".join(notes) or None)
 

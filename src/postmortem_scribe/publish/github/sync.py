@@ -48,6 +48,8 @@ class SyncResult:
     """Incidents whose issue was found by its marker though the store did not know it."""
     missing: list[str] = field(default_factory=list)
     """Incidents with an issue number GitHub no longer shows (deleted, transferred)."""
+    learned: list[str] = field(default_factory=list)
+    """Triage decisions recorded: a corrected category, a "not a repeat"."""
     errors: list[str] = field(default_factory=list)
     calls: int = 0
 
@@ -65,6 +67,8 @@ class SyncResult:
             parts.append(f"issue found for: {', '.join(self.linked)}")
         if self.missing:
             parts.append(f"issue gone for: {', '.join(self.missing)}")
+        if self.learned:
+            parts.append(f"learned from triage: {', '.join(self.learned)}")
         if self.errors:
             parts.append("problems: " + "; ".join(self.errors))
         return "; ".join(parts)
@@ -211,12 +215,41 @@ def _apply(store: Store, row: IncidentRow, issue: dict[str, Any], etag: str | No
         else:
             values["status"] = status
             (result.closed if status == "closed" else result.reopened).append(row.key)
+    values.update(_learn_from_triage(store, row, labels, issue, result))
     if not values:
         return False
     store.update_incident(row.key, **values)
     if set(values) - {"issue_etag"}:
         result.updated.append(row.key)
     return True
+
+
+NOT_A_REPEAT = "not-a-repeat"
+
+
+def _learn_from_triage(store: Store, row: IncidentRow, labels: list[str], issue: dict[str, Any],
+                       result: SyncResult) -> dict[str, Any]:
+    """Record what people decided on the issue, so later classification and grouping respect it.
+
+    - A category label that differs from ours: people corrected the category.  It is stored per
+      fingerprint, and the next occurrence of this failure gets that category.
+    - ``not-a-repeat`` newly added: what grouped other failures into this incident (a storm, a
+      similarity suggestion) was wrong; it is undone and not suggested again.
+    """
+    from ...fingerprint import similarity
+    from ...taxonomy import CATEGORIES
+
+    source = issue.get("html_url") if isinstance(issue.get("html_url"), str) else None
+    values: dict[str, Any] = {}
+    chosen = [name for name in labels if name in CATEGORIES and name != row.category]
+    if len(chosen) == 1 and (row.category not in labels or chosen[0] not in row.labels):
+        store.add_override(row.fingerprint, "category", chosen[0], source=source)
+        values["category"] = chosen[0]
+        result.learned.append(f"{row.key} is {chosen[0]}")
+    if NOT_A_REPEAT in labels and NOT_A_REPEAT not in row.labels:
+        undone = store.reject_grouping(row.key, similarity=similarity, source=source)
+        result.learned.append(f"{row.key} is not a repeat" + (f" ({', '.join(undone)})" if undone else ""))
+    return values
 
 
 def _reopen_waiting(store: Store, key: str) -> bool:
