@@ -21,6 +21,15 @@ venv: $(STAMP)
 test-core: $(STAMP)
 	$(VPY) -m pytest -q tests
 
+# Benchmarks print ratios against a baseline measured in the same run; not part of `make test`.
+bench: $(STAMP)
+	$(VPY) benchmarks/bench_report.py
+	$(VPY) benchmarks/bench_log_excerpt.py
+	$(VPY) benchmarks/bench_scrub_render.py
+	$(VPY) benchmarks/bench_inspect_csv.py
+	$(VPY) benchmarks/bench_storm.py
+	$(VPY) benchmarks/bench_similarity.py
+
 clean:
 	rm -rf $(VENV) .venv-* build dist postmortems .scribe-demo .bench
 

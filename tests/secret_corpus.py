@@ -170,7 +170,7 @@ GENERATORS: dict[str, Gen] = {
     ),
     "slack-user-token": lambda r: Secret(
         "slack-user-token",
-        f"xoxp-{_r(r, string.digits, 12)}-{_r(r, string.digits, 12)}-{_r(r, string.digits, 13)}-{_r(r, HEX, 32)}",
+        "xoxp-" + "-".join(_r(r, string.digits, k) for k in (12, 12, 13)) + "-" + _r(r, HEX, 32),
         "slack_token",
     ),
     "slack-webhook": lambda r: Secret(
@@ -264,7 +264,10 @@ GENERATORS: dict[str, Gen] = {
     ),
     "braintree": lambda r: Secret(
         "braintree",
-        f"access_token$production${_r(r, string.ascii_lowercase + string.digits, 16)}${_r(r, HEX, 32)}",
+        "access_token$production$"
+        + _r(r, string.ascii_lowercase + string.digits, 16)
+        + "$"
+        + _r(r, HEX, 32),
         "BRAINTREE_ACCESS_TOKEN",
     ),
     "paypal-client-secret": lambda r: Secret(
@@ -413,10 +416,12 @@ def contexts(s: Secret) -> dict[str, str]:
     out["yaml"] = f"connection:\n  host: db.internal\n  {key}: {v}\n  port: 5432"
     out["python-repr"] = repr({"host": "db.internal", key: v, "port": 5432})
     out["kwargs"] = (
-        f"snowflake.connector.connect(account='acme-xy12345', user='etl', {key.lower().replace('.', '_')}='{v}')"
+        "snowflake.connector.connect(account='acme-xy12345', user='etl',"
+        f" {key.lower().replace('.', '_')}='{v}')"
     )
     out["env-dump"] = (
-        f"HOME=/home/airflow\nexport {key.upper().replace('.', '_').replace('-', '_')}={v}\nPATH=/usr/bin"
+        "HOME=/home/airflow\n"
+        f"export {key.upper().replace('.', '_').replace('-', '_')}={v}\nPATH=/usr/bin"
     )
     out["cli"] = f"etl-load --host db.internal --{key.lower().replace('_', '-')} {v} --retries 3"
     out["header-bearer"] = f"Authorization: Bearer {v}"
@@ -491,7 +496,8 @@ def benign(seed: int = SEED) -> list[str]:
     sha1 = _r(rnd, HEX, 40)
     sha256 = _r(rnd, HEX, 64)
     md5 = _r(rnd, HEX, 32)
-    uuid4 = f"{_r(rnd, HEX, 8)}-{_r(rnd, HEX, 4)}-4{_r(rnd, HEX, 3)}-a{_r(rnd, HEX, 3)}-{_r(rnd, HEX, 12)}"
+    uuid4 = "-".join([_r(rnd, HEX, 8), _r(rnd, HEX, 4), "4" + _r(rnd, HEX, 3),
+                      "a" + _r(rnd, HEX, 3), _r(rnd, HEX, 12)])
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + rnd.randbytes(600)).decode()
     return [
         f"commit {sha1}",

@@ -159,7 +159,7 @@ def test_profile(tmp_path: Path) -> None:
         "currency": "string",
     }
     assert prof["delimiter"] == "," and prof["encoding"] == "utf-8" and prof["row_estimate"] == 2
-    code, out, _ = run(cli_profile, [str(path)])
+    code, out, _ = run(cli_profile, [str(path), "--no-store"])
     assert code == 0 and "amount: number" in out
     code, _, _ = run(cli_profile, [str(tmp_path / "missing.csv")])
     assert code == 2

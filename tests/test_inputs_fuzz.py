@@ -71,7 +71,9 @@ def test_never_raises_on_random_bytes(
     path = tmp_path / name
     path.write_bytes(prefix + body)
     report = inspect_path(str(path), budget_seconds=5)
-    assert report.error is None, report.error
+    # An error may say why a file cannot be read (a zstd file without a decompressor); it is
+    # never the inspection itself failing.
+    assert "the inspection itself failed" not in (report.error or ""), report.error
     json.dumps(report_to_dict(report))
     assert isinstance(format_report_text(report), str)
     assert all(isinstance(line, str) for line in summarize_for_draft(report))

@@ -152,7 +152,8 @@ def parse_title(t: str) -> list[Token]:
     known flaw there (after an unclosed ``[`` followed by an unmatched backtick it stops finding
     code spans that cmark, GitHub's parser, does find).
     """
-    return MarkdownIt("commonmark", {"html": False}).parseInline(t.replace("[", " ").replace("]", " "))
+    blanked = t.replace("[", " ").replace("]", " ")
+    return MarkdownIt("commonmark", {"html": False}).parseInline(blanked)
 
 
 def expected_inline_text(s: str) -> str:
@@ -317,7 +318,7 @@ def test_details_keeps_the_summary_inert_and_the_body_rendered(text):
     assert set(tags) <= {"details", "summary", "code"}, tags
     assert tags.count("details") == 1 and tags.count("summary") == 2
     assert "<!--" not in opening
-    plain = re.sub(r"<code>.*?</code>", "", opening)
+    plain = re.sub(r"<code>.*?</code>", " ", opening)
     for name, pattern in _ACTIVE_IN_TEXT:
         assert not pattern.search(re.sub(r"</?(details|summary)>", "", plain)), (name, opening)
     assert closing.strip() == "</details>"

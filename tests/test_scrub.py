@@ -102,7 +102,10 @@ def _record_with(text: str) -> FailureRecord:
                 ],
             )
         ],
-        error_text=f'Traceback (most recent call last):\n  File "x.py", line 1, in f\n    {text}\nValueError: boom',
+        error_text=(
+            f'Traceback (most recent call last):\n  File "x.py", line 1, in f\n    {text}\n'
+            "ValueError: boom"
+        ),
         log=LogExcerpt(
             source="/opt/airflow/logs/x.log",
             lines=["[2024-05-01T10:00:00.000+0000] {sql.py:12} ERROR - " + ln for ln in lines],
@@ -193,7 +196,8 @@ def test_benign_look_alikes_stay_as_they_are():
     changed = [(t, scrubber.text(t)) for t in items if scrubber.text(t) != t]
     rate = len(changed) / len(items)
     print(
-        f"\nbenign look-alikes: {len(items)}, changed {len(changed)} -> false-redaction rate {rate:.2%}"
+        f"\nbenign look-alikes: {len(items)}, changed {len(changed)}"
+        f" -> false-redaction rate {rate:.2%}"
     )
     for before, after in changed:
         print(f"  {before[:100]!r} -> {after[:100]!r}")

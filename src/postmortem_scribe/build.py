@@ -122,11 +122,13 @@ def _capture_inputs(record: FailureRecord, ctx: FailureContext, config: Config,
             budget = max(0.2, min(budget, (deadline - time.monotonic()) / 3))
         try:
             expect = inputs.expectation_from_config(config, path)
+            earlier = profiles(path) if profiles is not None else []  # type: ignore[operator]
+            if expect is None and earlier:
+                # No configured shape: the last successful run's input is the expectation.
+                expect = inputs.expectation_from_profile(earlier[0])
             report = inputs.inspect_path(path, expect=expect, budget_seconds=budget)
-            if profiles is not None and report.exists:
-                earlier = profiles(path)  # type: ignore[operator]
-                if earlier:
-                    report.changes = inputs.compare_to_profile(report, earlier[0])
+            if earlier and report.exists:
+                report.changes = inputs.compare_to_profile(report, earlier[0])
         except Exception as exc:  # noqa: BLE001 - one input must not lose the draft
             log.debug("input inspection failed", exc_info=True)
             report = InputReport(path=path, error=f"could not be inspected ({type(exc).__name__})")

@@ -199,6 +199,9 @@ class InputReport:
     """False when a time or byte budget stopped the scan; the draft says how far it got."""
     error: str | None = None
     """Why no diagnosis could be made, if none could."""
+    notes: list[str] = field(default_factory=list)
+    """Things a person should know that are not problems: how much was scanned when a budget
+    stopped the scan, which archive member was inspected, that pyarrow is needed for a schema."""
 
 
 @dataclass

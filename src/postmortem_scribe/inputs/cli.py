@@ -189,6 +189,11 @@ def _cli_profile(argv: list[str], prog: str, out: TextIO, err: TextIO) -> int:
     parser.add_argument("path", help="the file to profile (a path or a file:// URI)")
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
     parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="only print the profile; do not store it as the baseline for later failures",
+    )
+    parser.add_argument(
         "--budget", type=float, metavar="SECONDS", help="time limit (default: none)"
     )
     try:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 __all__ = [
     "code_block",
@@ -315,12 +316,14 @@ def inline(s: str, max_len: int | None = None) -> str:
     return _fit(text, _render_inline, max_len)
 
 
-def _fit(text: str, render, max_len: int) -> str:  # type: ignore[no-untyped-def]
+def _fit(text: str, render: Callable[[str], str], max_len: int) -> str:
     """The longest rendering of a prefix of ``text`` that fits with an ellipsis."""
     if max_len <= 0:
         return ""
     budget = max_len - 1
-    lo, hi = 0, len(text)
+    # Rendering never shortens text (each character gives at least one), so no prefix longer
+    # than the budget can fit.
+    lo, hi = 0, min(len(text), budget)
     best = ""
     while lo <= hi:
         mid = (lo + hi) // 2

@@ -104,7 +104,7 @@ def key_kind(key: str) -> str | None:
     """The redaction kind for a value under ``key``, or ``None`` when the name is not sensitive.
 
     >>> key_kind("AWS_SECRET_ACCESS_KEY"), key_kind("token_count"), key_kind("PGPASSWORD")
-    ('secret', None, 'password')
+    ('aws-secret-access-key', None, 'password')
     """
     words = [w.lower() for w in _WORDS.findall(key)]
     if not words:

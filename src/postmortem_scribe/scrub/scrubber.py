@@ -35,7 +35,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..records import FailureRecord
+from ..records import FailureRecord, from_dict, to_dict
 from . import registry
 from .keys import (
     MARKER_RE,
@@ -597,8 +597,12 @@ class Scrubber:
         """
         try:
             out = copy.deepcopy(rec)
-        except Exception:  # noqa: BLE001 - an odd object inside; fall back to a shallow copy
-            out = copy.copy(rec)
+        except Exception:  # noqa: BLE001 - an odd object inside: copy through the JSON form
+            try:
+                out = from_dict(type(rec), to_dict(rec))
+            except Exception:  # noqa: BLE001 - scrub in place rather than let a secret through
+                log.debug("postmortem-scribe: cannot copy the record to scrub it", exc_info=True)
+                out = rec
         try:
             self._walk(out)
         except Exception:  # noqa: BLE001

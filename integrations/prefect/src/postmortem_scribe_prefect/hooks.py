@@ -30,6 +30,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from . import _compat, _logbuffer
@@ -118,7 +119,8 @@ def _say(logger: Any, outcome: Any) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _failure_job(facts: HookFacts, settings: Settings) -> Any:
+def _failure_job(facts: HookFacts, settings: Settings) -> tuple[Callable[[], None], float]:
+    """The work of one failure hook, to run in our thread, and how long the hook may wait."""
     config = load_core_config()
 
     def job() -> None:
