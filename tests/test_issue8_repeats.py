@@ -111,18 +111,8 @@ def _near_miss_pairs() -> list[tuple[dict, dict]]:
     return [(r, rows[r["near_miss_of"]]) for r in rows.values() if r["near_miss_of"]]
 
 
-# The storm key is "category|host": a 429 (our request rate) and a 503 (the service is down) from
-# one API within the storm window get one key, so the second joins the first's incident.  A false
-# merge; see the report for issue 8 (correlate.storm_key should tell the two causes apart).
-STORM_MERGES_DIFFERENT_HTTP_ERRORS = {("local-pull_exchange-a", "local-push_metrics-a")}
-
-
 @pytest.mark.parametrize(
-    "pair",
-    [pytest.param(p, id=f"{p[0]['id']}~{p[1]['id']}", marks=[pytest.mark.xfail(
-        strict=True, reason="storm key is category|host only: 429 and 503 from one host are merged")]
-        if (p[0]["id"], p[1]["id"]) in STORM_MERGES_DIFFERENT_HTTP_ERRORS else [])
-     for p in _near_miss_pairs()],
+    "pair", [pytest.param(p, id=f"{p[0]['id']}~{p[1]['id']}") for p in _near_miss_pairs()],
 )
 def test_near_miss_pairs_from_the_corpus_stay_separate_incidents(env, pair):
     a, b = pair

@@ -43,12 +43,17 @@ _NOT_HOSTS = {"localhost.localdomain", "server", "host", "the", "remote", "unkno
 
 
 def storm_key(record: FailureRecord) -> str | None:
-    """``category|target`` when the failure points at one external cause, else ``None``."""
+    """``category|rule|target`` when the failure points at one external cause, else ``None``."""
     category = record.classification.category if record.classification else None
     if category not in STORM_CATEGORIES:
         return None
     target = _target(_texts(record), upstream=category == "upstream")
-    return f"{category}|{target}" if target else None
+    if not target:
+        return None
+    # The deciding rule is part of the cause: a 429 and a 503 from one host are two problems.
+    evidence = record.classification.evidence if record.classification else []
+    rule = next((e.rule for e in evidence if e.rule != "triage"), "")
+    return f"{category}|{rule}|{target}"
 
 
 def _texts(record: FailureRecord) -> list[str]:

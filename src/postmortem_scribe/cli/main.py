@@ -219,8 +219,11 @@ def _classify_text(text: str, config: Config, **identity: Any) -> Any:
     from ..pipeline import process
     from ..records import FailureContext
 
+    # The text is also the "log": lines around a traceback (an orchestrator's final state line)
+    # are evidence the classifier needs, as the log excerpt gives it in a real report.
     ctx = FailureContext(pipeline=identity.get("pipeline") or "unknown", task=identity.get("task"),
-                         orchestrator="cli", error_text=text, detected_by="cli")
+                         orchestrator="cli", error_text=text, log_lines=text.splitlines(),
+                         detected_by="cli")
     return process(ctx, config).record
 
 
@@ -231,8 +234,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
             record = _classify_text(item["text"], config, **_identity(item))
             cls, fp = record.classification, record.fingerprint
             print(json.dumps({"id": item["id"], "category": cls.category,
-                              "confidence": round(cls.confidence, 3), "fingerprint": fp.key}),
-                  flush=False)
+                              "confidence": round(cls.confidence, 3),
+                              "low_confidence": cls.low_confidence, "fingerprint": fp.key}))
         return EXIT_OK
     text = _read_text(args.path)
     if not text.strip():

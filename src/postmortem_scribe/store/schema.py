@@ -56,6 +56,7 @@ incidents = sa.Table(
 )
 sa.Index("ix_incidents_fingerprint", incidents.c.fingerprint)
 sa.Index("ix_incidents_storm", incidents.c.storm_key, incidents.c.status)
+sa.Index("ix_incidents_task", incidents.c.pipeline, incidents.c.task)
 
 # Fingerprints that joined another fingerprint's incident (a storm, or a person's merge).
 fingerprint_aliases = sa.Table(
