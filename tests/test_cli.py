@@ -63,7 +63,7 @@ def test_classify_and_group_jsonl(tmp_path: Path) -> None:
     src.write_text("\n".join(json.dumps(i) for i in items) + "\n")
     classified = [json.loads(line) for line in scribe("classify", "--jsonl", str(src)).stdout.splitlines()]
     assert [c["id"] for c in classified] == ["a", "b", "c"]
-    assert set(classified[0]) == {"id", "category", "confidence", "fingerprint"}
+    assert {"id", "category", "confidence", "fingerprint"} <= set(classified[0])
     assert classified[0]["category"] == "data_format" and classified[2]["category"] == "connectivity"
     assert classified[0]["fingerprint"] == classified[1]["fingerprint"] != classified[2]["fingerprint"]
     grouped = [json.loads(line) for line in scribe("group", "--jsonl", str(src)).stdout.splitlines()]

@@ -23,6 +23,7 @@ from .api import (
 )
 from .config import Config, load_config
 from .records import FailureContext, FailureRecord, Outcome
+from .scrub import register_secret
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "flush",
     "is_reported",
     "load_config",
+    "register_secret",
     "report",
     "report_context",
     "report_profile",

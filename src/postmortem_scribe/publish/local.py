@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..render.markdown_safe import inline
 from .base import Delivery, OutboxMessage, replace_recurrence
 from .marker import find_messages, message_marker
 
@@ -47,7 +48,10 @@ class LocalPublisher:
         meta = [f"Labels: {', '.join(message.labels) or '(none)'}"]
         if message.assignees:
             meta.append(f"Assignees: {', '.join(message.assignees)}")
-        header = f"# {message.title or message.incident}\n\n<!-- {' | '.join(meta)} -->\n\n"
+        # Titles are plain text on GitHub but a heading here: make them inert Markdown.
+        title = inline(message.title or message.incident)
+        comment = " | ".join(meta).replace("--", "- -")
+        header = f"# {title}\n\n<!-- {comment} -->\n\n"
         return header + message.body.rstrip() + "\n"
 
     def _append(self, path: Path, message: OutboxMessage) -> None:

@@ -71,10 +71,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _code(text: Any, info: str = "", limit: int | None = None) -> Safe:
-    text = "" if text is None else str(text)
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "\n… (cut)"
-    return Safe(ms.code_block(text, info))
+    return Safe(ms.code_block("" if text is None else str(text), info, max_len=limit))
 
 
 def code_span(value: Any) -> str:
@@ -165,7 +162,7 @@ def render_title(record: FailureRecord, *, prefix: str = "Post-mortem draft") ->
     else:
         what = f"state {record.state}"
     text = f"{prefix}: {where} failed: {what}"
-    return ms.truncate_utf16(ms.title(text), TITLE_LIMIT)
+    return ms.title(text, TITLE_LIMIT)
 
 
 def _short_type(qualified: str) -> str:
@@ -360,7 +357,9 @@ def _fit(body: str, limit: int, incident: str) -> str:
         return body
     marker = incident_marker(incident)
     note = "\n\n… (the rest of this draft was cut to fit GitHub's size limit; `scribe show " + incident + "` has it all)\n"
-    kept = ms.truncate_utf16(body, limit - ms.utf16_len(note) - ms.utf16_len(marker) - 2, marker="")
+    kept = ms.truncate_utf16(body, limit - ms.utf16_len(note) - ms.utf16_len(marker) - 40, marker="")
+    # Cut at a line end: a cut inside a code span would leave its text (a mention) active.
+    kept = kept[: kept.rfind("\n") + 1] or kept
     kept = _close_open_fence(kept)
     if marker not in kept:
         kept = marker + "\n" + kept
