@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_inspect_csv.py
 	$(VPY) benchmarks/bench_storm.py
 	$(VPY) benchmarks/bench_similarity.py
+	$(MAKE) bench-airflow bench-prefect
 
 clean:
 	rm -rf $(VENV) .venv-* build dist postmortems .scribe-demo .bench

@@ -100,7 +100,7 @@ class Config:
     problems: list[str] = field(default_factory=list)
 
 
-_ENV = {
+ENVIRONMENT_VARIABLES: dict[str, str] = {
     "SCRIBE_STORE_URL": "store_url",
     "SCRIBE_OUTPUT_DIR": "output_dir",
     "SCRIBE_GITHUB_REPO": "github_repo",
@@ -108,6 +108,8 @@ _ENV = {
     "SCRIBE_GITHUB_API_URL": "github_api_url",
     "SCRIBE_LEAD": "default_lead",
 }
+
+"""The public environment variables (DESIGN.md) and the settings they set."""
 
 _SCALARS: dict[str, type] = {
     "store_url": str,
@@ -164,7 +166,7 @@ def load_config(
     file_path = path if path is not None else env.get("SCRIBE_CONFIG")
     if file_path:
         _apply_file(config, Path(file_path))
-    for var, attr in _ENV.items():
+    for var, attr in ENVIRONMENT_VARIABLES.items():
         value = env.get(var)
         if value:
             _set(config, attr, value, f"environment variable {var}")

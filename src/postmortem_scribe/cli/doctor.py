@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import Check
 from ..config import Config
 
 
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    warning: bool = False
-    """A problem that does not stop drafts from being produced."""
 
 
 def config_checks(config: Config) -> list[Check]:
@@ -81,9 +74,7 @@ def publisher_checks(config: Config, *, create_labels: bool = False) -> list[Che
         from ..publish.github.doctor import github_checks
         from ..store import open_store
 
-        return [Check(c.name, c.ok, c.detail, getattr(c, "warning", False))
-                for c in github_checks(config, open_store(config.store_url),
-                                       create_labels=create_labels)]
+        return github_checks(config, open_store(config.store_url), create_labels=create_labels)
     except Exception as exc:  # noqa: BLE001
         return [Check("github", False, f"GitHub checks could not run: {type(exc).__name__}: {exc}")]
 

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from postmortem_scribe.config import ENVIRONMENT_VARIABLES
+
 from . import version_compat as compat
 
 log = logging.getLogger("postmortem_scribe.airflow")
@@ -37,17 +39,6 @@ ADAPTER_DEFAULTS: dict[str, str] = {
     "timeout_margin_seconds": "5",
     "record_successes": "True",
 }
-
-# The public environment names of the core (DESIGN.md "Public contracts").
-_PUBLIC_ENV = {
-    "SCRIBE_STORE_URL": "store_url",
-    "SCRIBE_OUTPUT_DIR": "output_dir",
-    "SCRIBE_GITHUB_REPO": "github_repo",
-    "SCRIBE_GITHUB_TOKEN": "github_token",
-    "SCRIBE_GITHUB_API_URL": "github_api_url",
-    "SCRIBE_LEAD": "default_lead",
-}
-
 
 def option(key: str) -> str:
     """An adapter setting from ``[postmortem_scribe]`` / ``AIRFLOW__POSTMORTEM_SCRIBE__*``."""
@@ -123,7 +114,7 @@ def load_settings(*, config: Any = None, overrides: Mapping[str, Any] | None = N
                 cfg = config_from_mapping(data, source=f"Airflow Variable {name}")
                 sources.append(f"Airflow Variable {name}")
                 # Explicit environment wins over the shared Variable, setting by setting.
-                for var, attr in _PUBLIC_ENV.items():
+                for var, attr in ENVIRONMENT_VARIABLES.items():
                     if os.environ.get(var):
                         setattr(cfg, attr, getattr(env_cfg, attr))
                 cfg.problems = [*env_cfg.problems, *cfg.problems]

@@ -6,8 +6,9 @@ the primary rate limit) and says what to do when something is wrong.
 
 from __future__ import annotations
 
+from ...checks import Check
+
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ...config import Config
@@ -22,15 +23,6 @@ TOKEN_HELP = ("create a fine-grained personal access token with repository acces
               "with the 'repo' scope), and put it in SCRIBE_GITHUB_TOKEN")
 
 
-@dataclass
-class Check:
-    """One line of ``scribe doctor``."""
-
-    name: str
-    ok: bool
-    detail: str
-    warning: bool = False
-    """A problem that does not stop issues from being opened."""
 
 
 def github_checks(config: Config, store: Store | None = None, *,
