@@ -31,6 +31,10 @@ os.environ.update({
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_SESSION_DIR / "logs"),
+    # Airflow 2 would create ~60 example connections, and creating them registers their
+    # passwords ("airflow", "password", ...) with the masker of the test process, which a real
+    # task process never sees.
+    "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
 })
 for _var in [v for v in os.environ if v.startswith(("SCRIBE_", "AIRFLOW__POSTMORTEM_SCRIBE__",
                                                         "AIRFLOW_VAR_", "AIRFLOW_CONN_"))]:
@@ -88,7 +92,10 @@ def run_dag(dag_id: str, path: Path) -> object:
 
     Waits for the background DAG-run reports the listener may have started.
     """
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2.x
+        from airflow.models.dagbag import DagBag
 
     from postmortem_scribe_airflow import wait_for_pending
 

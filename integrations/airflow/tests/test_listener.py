@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import datetime
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 
 def load_orders(input_path):
@@ -135,8 +135,8 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 MARK = Path("{mark}")
 
@@ -167,8 +167,8 @@ from __future__ import annotations
 
 import datetime
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 
 def load(input_path):

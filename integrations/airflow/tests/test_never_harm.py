@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 from postmortem_scribe_airflow import PostmortemNotifier
 

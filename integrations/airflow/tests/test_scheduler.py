@@ -9,6 +9,10 @@ separate processes, the plugin loaded from its entry point in each of them.
   (A scheduler restart that replays DAG-run-failed lands on the same check; test_listener calls
   the hook again on a finished run to cover it without a second scheduler start.)
 
+On Airflow 2.x the same test runs the scheduler alone (it parses DAGs itself and there is no
+API server), with the SequentialExecutor (2.x refuses SQLite with the LocalExecutor); the task
+log is text, and the hard kill shows as its supervisor's "Task exited with return code -9".
+
 Bounded: every wait has a deadline, and all processes are stopped at the end.
 """
 
@@ -26,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from conftest import drafts
+from postmortem_scribe_airflow.version_compat import AIRFLOW_V_3_0_PLUS
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(420)]
 
@@ -37,8 +42,8 @@ from __future__ import annotations
 import datetime
 import os
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 
 def transform(input_path):
@@ -58,8 +63,8 @@ from __future__ import annotations
 import csv
 import datetime
 
-from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.standard.operators import PythonOperator
 
 
 def load_orders(input_path):
@@ -94,21 +99,32 @@ class Deployment:
             "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "2",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "logs"),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "1",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "SCRIBE_STORE_URL": f"sqlite:///{root / 'store.db'}",
             "SCRIBE_OUTPUT_DIR": str(out),
         })
+        if AIRFLOW_V_3_0_PLUS:
+            self.env.update({
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(port),
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            })
+        else:  # Airflow 2.x: the scheduler parses DAGs; no API server is needed by tasks
+            self.env.update({
+                "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+                "AIRFLOW__WEBSERVER__BASE_URL": f"http://127.0.0.1:{port}",
+                "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+            })
         (root / "home").mkdir(parents=True, exist_ok=True)
 
     def cli(self, *args: str, timeout: float = 120) -> str:
@@ -202,12 +218,15 @@ def test_sigkilled_task_and_failing_task_each_get_one_draft_from_a_real_schedule
     dep.cli("dags", "reserialize")
     assert "postmortem_scribe" in dep.cli("plugins")
 
-    dep.start("api-server", "api-server")
-    dep.start("scheduler", "scheduler")
-    dep.start("dag-processor", "dag-processor")
-    # Task supervisors talk to the API server: a task started before it listens fails with
-    # "Connection refused" (a different failure than the one under test).
-    _wait_for(dep.api_ready, 120, "the API server to answer", dep)
+    if AIRFLOW_V_3_0_PLUS:
+        dep.start("api-server", "api-server")
+        dep.start("scheduler", "scheduler")
+        dep.start("dag-processor", "dag-processor")
+        # Task supervisors talk to the API server: a task started before it listens fails with
+        # "Connection refused" (a different failure than the one under test).
+        _wait_for(dep.api_ready, 120, "the API server to answer", dep)
+    else:
+        dep.start("scheduler", "scheduler")
     dep.cli("dags", "trigger", "kill_orders")
     dep.cli("dags", "trigger", "fail_orders")
 
@@ -223,14 +242,18 @@ def test_sigkilled_task_and_failing_task_each_get_one_draft_from_a_real_schedule
     # The hard kill: drafted by the scheduler from the log file.
     assert "transform" in killed and "try 1 of 1" in killed
     assert "signal 9" in killed  # the evidence the adapter found in the log
-    assert "Process terminated by signal" in killed  # the supervisor's record, in the excerpt
+    # The supervisor's record, in the excerpt (JSON lines on 3.x, a text line on 2.x).
+    if AIRFLOW_V_3_0_PLUS:
+        assert "Process terminated by signal" in killed
+    else:
+        assert "Task exited with return code -9" in killed
     assert "reading " in killed  # the task's own output, from the log excerpt
     assert str(malformed_csv) in killed  # the input, from op_kwargs of the serialized task
     assert "manual__" in killed  # the run id
 
     # The ordinary failure: drafted in the task process, with the live exception and the log.
     assert "ValueError" in failed and "could not convert string to float" in failed
-    assert "loading " in failed  # a line the task printed, read back from the JSON log file
+    assert "loading " in failed  # a line the task printed, read back from its log file
     assert str(malformed_csv) in failed
     _wait_for(lambda: "already reported" in dep.log("scheduler"), 60,
               "the DAG-run hook to find the task's own report", dep)

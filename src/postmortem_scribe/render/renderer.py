@@ -273,16 +273,25 @@ def _traceback_text(record: FailureRecord, shrink: Shrink) -> str:
     return "\n".join(parts)
 
 
-def _input_lines(report: Any, shrink: Shrink) -> list[str]:
+_EXCERPT_LINE = re.compile(r"^(Line \d+): (.*)$", re.S)
+
+
+def _input_lines(report: Any, shrink: Shrink) -> list[Safe]:
+    """The inputs stage's plain-text summary, made inert; row excerpts shown as code."""
     try:
         from ..inputs import summarize_for_draft
-    except ImportError:  # the inputs stage is optional at import time
-        return [p.message for p in report.problems[: shrink.problems]]
-    try:
-        lines = summarize_for_draft(report)
+
+        lines = list(summarize_for_draft(report))
     except Exception:  # noqa: BLE001 - a summary bug must not lose the draft
         lines = [p.message for p in report.problems]
-    return list(lines)[: shrink.problems + 12]
+    out = []
+    for line in lines[: shrink.problems + 12]:
+        excerpt = _EXCERPT_LINE.match(line)
+        if excerpt:
+            out.append(Safe(f"{excerpt.group(1)}: {code_span(excerpt.group(2))}"))
+        else:
+            out.append(Safe(ms.inline(line)))
+    return out
 
 
 def recurrence_text(occurrences: int, first_seen: str | None, last_seen: str | None) -> str:

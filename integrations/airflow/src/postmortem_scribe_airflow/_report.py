@@ -105,7 +105,7 @@ def report_task_failure(ti: Any, *, error: Any, detected_by: str,
 
     from postmortem_scribe.config import load_config
 
-    if in_task_process(ti):
+    if in_task_process(ti, error):
         def in_process() -> Any:
             resolved = load()
             facts = facts_from_ti(ti, context=context,
@@ -132,13 +132,21 @@ def default_bound() -> float:
     return _timeout(load_config()) + _LOOKUP_SECONDS
 
 
-def in_task_process(ti: Any) -> bool:
-    """The task SDK's RuntimeTaskInstance lives only in the task process (and under dag.test());
-    2.x has one TaskInstance class everywhere, and its task process may block briefly."""
+def in_task_process(ti: Any, error: Any = None) -> bool:
+    """Whether this runs in the task's own process (and may block it briefly, bounded).
+
+    The task SDK's RuntimeTaskInstance lives only in the task process (and under dag.test()).
+    2.x has one TaskInstance class everywhere; there only the task process holds the live
+    exception, while the scheduler (the executor reported a failure the task never did, e.g.
+    a hard kill) passes a message, and its scheduling loop must not wait for the report.
+    """
     from . import version_compat as compat
 
-    name = type(ti).__name__
-    return name == "RuntimeTaskInstance" or not compat.AIRFLOW_V_3_0_PLUS
+    if type(ti).__name__ == "RuntimeTaskInstance":
+        return True
+    if compat.AIRFLOW_V_3_0_PLUS:
+        return False
+    return isinstance(error, BaseException)
 
 
 def _fill_last_success(facts: TaskFacts, context: Mapping[str, Any] | None) -> None:

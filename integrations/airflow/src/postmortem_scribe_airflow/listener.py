@@ -14,7 +14,13 @@ from typing import Any
 
 from . import _report, _settings
 from ._guard import never_raise, start_background
-from .version_compat import FAILED, MANUAL_MARK_PREFIXES, hookimpl, state_name
+from .version_compat import (
+    FAILED,
+    LISTENER_RUNS_BEFORE_TASK_CALLBACKS,
+    MANUAL_MARK_PREFIXES,
+    hookimpl,
+    state_name,
+)
 
 log = logging.getLogger("postmortem_scribe.airflow")
 
@@ -43,6 +49,11 @@ class PostmortemListener:
             if state_name(getattr(task_instance, "state", None)) != FAILED:
                 return  # up_for_retry: the last try will be reported, not this one
             if _is_manual(error):
+                return
+            if LISTENER_RUNS_BEFORE_TASK_CALLBACKS and _task_has_notifier(task_instance):
+                # 2.x: the task's PostmortemNotifier runs moments later in this process, with the
+                # lead and notes its DAG gives; reporting first would make its report a duplicate
+                # and drop them.  Should it fail, the DAG-run path drafts the task from its log.
                 return
             context = _template_context(task_instance)
             _report.report_task_failure(task_instance, error=error, context=context,
@@ -81,6 +92,21 @@ class PostmortemListener:
                                                   grace_seconds=grace),
                 what=f"DAG run {getattr(dag_run, 'dag_id', '?')}/{getattr(dag_run, 'run_id', '?')}",
             )
+
+
+def _task_has_notifier(task_instance: Any) -> bool:
+    """Whether the task's own ``on_failure_callback`` includes a :class:`PostmortemNotifier`."""
+    try:
+        callbacks = getattr(getattr(task_instance, "task", None), "on_failure_callback", None)
+    except Exception:  # noqa: BLE001 - a detached row: assume no notifier, report ourselves
+        return False
+    if callbacks is None:
+        return False
+    if not isinstance(callbacks, (list, tuple)):
+        callbacks = [callbacks]
+    from .notifier import PostmortemNotifier
+
+    return any(isinstance(cb, PostmortemNotifier) for cb in callbacks)
 
 
 def _template_context(task_instance: Any) -> Any:

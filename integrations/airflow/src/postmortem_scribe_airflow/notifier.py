@@ -10,7 +10,7 @@ from typing import Any
 from . import _report, _settings
 from ._capture import TaskFacts, facts_from_ti
 from ._guard import call_bounded, never_raise
-from .version_compat import BaseNotifier, failed_task_instances
+from .version_compat import BaseNotifier, failed_task_instances, orm_session_of
 
 log = logging.getLogger("postmortem_scribe.airflow")
 
@@ -147,23 +147,35 @@ class PostmortemNotifier(BaseNotifier):
         dag_run = context.get("dag_run")
         grace = _settings.option_float("dag_run_grace_seconds")
         limit = int(_settings.option_float("max_drafts_per_run"))
+        ti = context.get("ti")
+
+        # ORM rows are read here, in the calling thread, not in the worker thread below: 2.x
+        # hands an ORM DagRun bound to this thread's session, which another thread must not use
+        # (SQLite refuses outright).  Their input keys therefore come from the environment's
+        # config, as in the listener's DAG-run path; the Variable is read in the worker.
+        from postmortem_scribe.config import load_config
+
+        env_keys = load_config().input_keys
+        # 2.x hands an ORM DagRun here, which can list its failed task instances; Airflow 3's
+        # DAG processor has no database access, and passes the last failed one as ``ti``.
+        orm_snapshots = [facts_from_ti(t, dag=dag, dag_run=dag_run, input_keys=env_keys)
+                         for t in failed_task_instances(dag_run)[:limit]]
+        ti_snapshot = (facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=env_keys)
+                       if ti is not None and orm_session_of(ti) is not None else None)
+        run_facts = _report.run_level_facts(dag_run, dag, reason)
 
         def report() -> None:
             settings = self._settings()
             keys = getattr(settings.config, "input_keys", ())
-            snapshots: list[TaskFacts] = []
-            # 2.x hands an ORM DagRun here, which can list its failed task instances; Airflow 3's
-            # DAG processor has no database access, and passes the last failed one as ``ti``.
-            for ti in failed_task_instances(dag_run)[:limit]:
-                snapshots.append(facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys))
-            ti = context.get("ti")
-            if ti is not None and getattr(ti, "task_id", None):
-                facts = facts_from_ti(ti, dag=dag, dag_run=dag_run, input_keys=keys)
+            snapshots: list[TaskFacts] = list(orm_snapshots)
+            if ti is not None and (ti_snapshot is not None or getattr(ti, "task_id", None)):
+                facts = ti_snapshot or facts_from_ti(ti, dag=dag, dag_run=dag_run,
+                                                     input_keys=keys)
                 if facts.state in (None, "failed") and all(
                         f.occurrence_key() != facts.occurrence_key() for f in snapshots):
                     snapshots.append(facts)
             if not snapshots and reason != "task_failure":
-                snapshots.append(_report.run_level_facts(dag_run, dag, reason))
+                snapshots.append(run_facts)
             notes = list(self.notes)
             if reason and reason != "task_failure":
                 notes.append(f"Airflow's reason for failing the DAG run: {reason}")

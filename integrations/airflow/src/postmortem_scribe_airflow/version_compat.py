@@ -18,7 +18,8 @@ log = logging.getLogger("postmortem_scribe.airflow")
 
 __all__ = [
     "AIRFLOW_V_3_0_PLUS", "AIRFLOW_V_3_1_PLUS", "AIRFLOW_V_3_3_PLUS", "AIRFLOW_VERSION",
-    "AirflowPlugin", "BaseNotifier", "FAILED", "MANUAL_MARK_PREFIXES", "base_url", "conf_get",
+    "AirflowPlugin", "BaseNotifier", "FAILED", "LISTENER_RUNS_BEFORE_TASK_CALLBACKS",
+    "MANUAL_MARK_PREFIXES", "base_url", "conf_get",
     "dag_of", "failed_task_instances", "get_connection", "get_variable", "hookimpl",
     "log_template", "logs_are_json", "masked_values", "orm_session_of", "redact", "run_url",
     "state_name", "task_of",
@@ -37,6 +38,10 @@ AIRFLOW_VERSION: tuple[int, int, int] = _airflow_version()
 AIRFLOW_V_3_0_PLUS: bool = AIRFLOW_VERSION >= (3, 0, 0)
 AIRFLOW_V_3_1_PLUS: bool = AIRFLOW_VERSION >= (3, 1, 0)
 AIRFLOW_V_3_3_PLUS: bool = AIRFLOW_VERSION >= (3, 3, 0)
+
+# Airflow 2.x calls listeners' on_task_instance_failed from inside handle_failure, *before* the
+# task's on_failure_callback runs; Airflow 3's task runner runs the callback first.
+LISTENER_RUNS_BEFORE_TASK_CALLBACKS: bool = not AIRFLOW_V_3_0_PLUS
 
 if AIRFLOW_V_3_0_PLUS:
     from airflow.sdk import BaseNotifier
@@ -200,6 +205,11 @@ def redact(value: Any) -> Any:
 
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
+# Airflow 3's masker never masks these (nor values under 5 characters); Airflow 2's masks
+# whatever it is given, so a connection whose password is "airflow" (its default connections'
+# one) would otherwise have every path and name containing "airflow" scrubbed from the draft.
+_NEVER_SECRET = frozenset({"airflow"})
+
 
 def masked_values(limit: int = 500) -> list[str]:
     """The secret values Airflow's masker knows in this process (fetched connection passwords,
@@ -218,7 +228,7 @@ def masked_values(limit: int = 500) -> list[str]:
         patterns: Iterable[str] = getattr(masker, "patterns", None) or ()
         for pattern in list(patterns)[:limit]:
             value = _UNESCAPE.sub(r"\1", pattern)
-            if len(value) > 4 and value not in found:
+            if len(value) > 4 and value.lower() not in _NEVER_SECRET and value not in found:
                 found.append(value)
     return found
 
