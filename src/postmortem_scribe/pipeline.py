@@ -191,6 +191,10 @@ def _describe(action: str, correlation: Correlation, url: str | None, local: boo
 
 
 REFRESH_SECONDS = 3.0
+REFRESH_INTERVAL_SECONDS = 60.0
+"""An incident's issue is re-read at most this often per process: a storm of 200 failures costs
+one conditional GET, not 200 (a 304 is free against the rate limit, but still a request)."""
+_refreshed: dict[str, float] = {}
 
 
 def refresh_from_github(store: Store, config: Config, fingerprint: str, deadline: float) -> None:
@@ -205,6 +209,10 @@ def refresh_from_github(store: Store, config: Config, fingerprint: str, deadline
     incident = store.latest_incident(fingerprint)
     if incident is None or incident.issue_number is None:
         return
+    now = time.monotonic()
+    if now - _refreshed.get(incident.key, -REFRESH_INTERVAL_SECONDS) < REFRESH_INTERVAL_SECONDS:
+        return
+    _refreshed[incident.key] = now
     try:
         from .publish.github.sync import refresh_incident
 
