@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import capture
 from .config import Config
-from .records import FailureContext, FailureRecord, InputReport, LogExcerpt
+from .records import FailureContext, FailureRecord, InputReport
 
 log = logging.getLogger("postmortem_scribe.capture")
 
@@ -144,4 +144,4 @@ def _safely(fn, default, record: FailureRecord, what: str):  # type: ignore[no-u
         return default
 
 
-__all__ = ["build_record", "input_path", "LogExcerpt"]
+__all__ = ["build_record", "input_path"]

@@ -18,7 +18,7 @@ from .publish.outbox import DrainResult, drain
 from .records import Correlation, FailureContext, FailureRecord, Outcome, Route
 from .render import renderer
 from .route import route as route_stage
-from .scrub import Scrubber, registered_secrets
+from .scrub import Scrubber
 from .store import DigestEntry, IncidentRow, NewMessage, OccurrenceResult, Store, open_store
 
 log = logging.getLogger("postmortem_scribe")
@@ -233,4 +233,4 @@ def deliver_pending(store: Store, config: Config, *, deadline: float | None,
                  recurrence=recurrence)
 
 
-__all__ = ["Processed", "deliver_pending", "handle", "process", "registered_secrets"]
+__all__ = ["Processed", "deliver_pending", "handle", "process"]

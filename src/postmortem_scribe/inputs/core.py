@@ -42,21 +42,9 @@ class Extras:
 
 
 def add_note(report: InputReport, note: str) -> None:
-    """Attach a note (not a problem) to the report.
-
-    ``InputReport`` has no ``notes`` field yet; until it does, the list lives on the instance
-    and :func:`~postmortem_scribe.inputs.report_text.report_to_dict` and the text renderers read
-    it from there.  If the field is added to the record, this fills the real field.
-    """
-    notes = getattr(report, "notes", None)
-    if notes is None:
-        notes = []
-        try:
-            setattr(report, "notes", notes)  # noqa: B010 - not a declared field (yet)
-        except Exception:  # a slotted record would refuse; the note is then dropped
-            return
-    if note not in notes:
-        notes.append(note)
+    """Attach a note (not a problem) to the report, once."""
+    if note not in report.notes:
+        report.notes.append(note)
 
 
 def inspect_path(

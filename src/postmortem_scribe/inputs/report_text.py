@@ -39,7 +39,7 @@ _DELIM_LABEL = {
 def notes_of(report: InputReport) -> list[str]:
     """The report's notes (things that are not problems), with a coverage sentence when the
     scan was incomplete and no note says so already."""
-    notes = [n for n in (getattr(report, "notes", None) or []) if isinstance(n, str)]
+    notes = list(report.notes)
     if not report.complete and report.exists and not report.error:
         if not any(n.startswith("scanned ") for n in notes):
             notes.append(coverage_sentence(report.scanned_bytes, report.size_bytes))
