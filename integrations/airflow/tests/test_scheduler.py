@@ -120,6 +120,8 @@ class Deployment:
             })
         else:  # Airflow 2.x: the scheduler parses DAGs; no API server is needed by tasks
             self.env.update({
+                # The 2.x executors start each task as `airflow tasks run ...`, found on PATH.
+                "PATH": os.pathsep.join([str(Path(AIRFLOW).parent), os.environ.get("PATH", "")]),
                 "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
                 "AIRFLOW__WEBSERVER__BASE_URL": f"http://127.0.0.1:{port}",
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
