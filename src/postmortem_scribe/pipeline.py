@@ -15,7 +15,15 @@ from .config import Config
 from .correlate import storm_key
 from .publish import make_publisher
 from .publish.outbox import DrainResult, drain
-from .records import Correlation, FailureContext, FailureRecord, Outcome, Route
+from .records import (
+    Correlation,
+    FailureContext,
+    FailureRecord,
+    Fingerprint,
+    Outcome,
+    Route,
+    Similar,
+)
 from .render import renderer
 from .route import route as route_stage
 from .scrub import Scrubber
@@ -64,14 +72,8 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     if record.classification and decided.get("category"):
         route = route_stage(record, config)
     bands = fingerprint_stage.bands(fp.signature) if fp.signature else []
-    similar = []
-    if bands:
-        rejected = set(decided.get("not_similar", []))
-        similar = store.similar_incidents(
-            fp.signature, bands, similarity=fingerprint_stage.similarity,
-            threshold=config.similar_threshold, exclude=None)
-        similar = [s for s in similar
-                   if not s.incident.startswith(fp.key[:12]) and s.incident not in rejected]
+    similar = similar_past_incidents(store, fp, bands, decided, config)
+    store_labels: list[tuple[str, list[str]]] = []
 
     def render_new(correlation: Correlation, incident: IncidentRow) -> list[NewMessage]:
         correlation.similar = similar if correlation.kind == "new" else []
@@ -94,8 +96,6 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
             messages.insert(0, NewMessage(kind="reopen", body=""))
         return messages
 
-    store_labels: list[tuple[str, list[str]]] = []
-
     def render_digest(incident: IncidentRow, entries: list[DigestEntry]) -> str:
         return renderer.render_digest(incident.key, incident.occurrences, entries, config)
 
@@ -116,10 +116,10 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     )
     correlation = result.correlation
     category = record.classification.category if record.classification else None
-    for key, added in store_labels:
-        known = store.incident(key)
+    for incident_key, added in store_labels:
+        known = store.incident(incident_key)
         if known is not None:
-            store.update_incident(key, labels=list(dict.fromkeys([*known.labels, *added])))
+            store.update_incident(incident_key, labels=list(dict.fromkeys([*known.labels, *added])))
     if correlation.kind == "duplicate":
         return Outcome(action="duplicate", incident=correlation.incident or None,
                        category=category, fingerprint=fp.key,
@@ -133,6 +133,18 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     return Outcome(action=action, incident=correlation.incident, issue_url=None if local else url,
                    path=url if local else None, category=category, fingerprint=fp.key,
                    message=message)
+
+
+def similar_past_incidents(store: Store, fp: Fingerprint, bands: list[str],
+                           decided: dict[str, list[str]], config: Config) -> list[Similar]:
+    """Near repeats for a person to confirm: other incidents sharing LSH bands, best first,
+    minus the fingerprint's own generations and pairs a person rejected."""
+    if not bands:
+        return []
+    rejected = set(decided.get("not_similar", []))
+    found = store.similar_incidents(fp.signature, bands, similarity=fingerprint_stage.similarity,
+                                    threshold=config.similar_threshold)
+    return [s for s in found if not s.incident.startswith(fp.key[:12]) and s.incident not in rejected]
 
 
 def _outcome(store: Store, correlation: Correlation, result: OccurrenceResult,
