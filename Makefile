@@ -38,4 +38,4 @@ include integrations/airflow/make.mk
 include integrations/prefect/make.mk
 include examples/make.mk
 
-test: test-core test-airflow test-prefect
+test: test-core test-airflow test-airflow2 test-prefect

@@ -11,7 +11,8 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_PIP := $(AIRFLOW_PY) -m pip install -q --disable-pip-version-check
 
 # The core's and the adapter's code: a change reinstalls both (same version, new code).
-AIRFLOW_CODE := $(shell find src templates $(AIRFLOW_DIR)/src -type f -not -name '*.pyc' 2>/dev/null)
+AIRFLOW_CODE := $(shell find src templates $(AIRFLOW_DIR)/src -type f -not -name '*.pyc' \
+	2>/dev/null)
 
 .PHONY: venv-airflow test-airflow demo-airflow bench-airflow venv-airflow2 test-airflow2
 

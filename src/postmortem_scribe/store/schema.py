@@ -156,7 +156,7 @@ input_profiles = sa.Table(
 )
 sa.Index("ix_input_profiles_path", input_profiles.c.path)
 
-Migration = Callable[[sa.Connection], None]
+Migration = Callable[[sa.engine.Connection], None]
 
 # version reached -> step from the version before.  Version 1 is the initial create_all.
 MIGRATIONS: dict[int, Migration] = {}

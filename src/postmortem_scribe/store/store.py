@@ -839,6 +839,9 @@ def _insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any],
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        # sqlite3's rowcount is exact for one INSERT (0 when the conflict skipped it), and
+        # SQLAlchemy 1.4 (the one Airflow 2.x pins) cannot compile RETURNING for SQLite.
+        return conn.execute(stmt).rowcount == 1
     else:  # pragma: no cover - other databases fall back to a savepoint
         try:
             with conn.begin_nested():
