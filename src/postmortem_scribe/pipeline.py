@@ -73,7 +73,6 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
         route = route_stage(record, config)
     bands = fingerprint_stage.bands(fp.signature) if fp.signature else []
     similar = similar_past_incidents(store, fp, bands, decided, config)
-    store_labels: list[tuple[str, list[str]]] = []
 
     def render_new(correlation: Correlation, incident: IncidentRow) -> list[NewMessage]:
         correlation.similar = similar if correlation.kind == "new" else []
@@ -83,21 +82,13 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
                                labels=draft.labels, assignees=draft.assignees)]
         body = renderer.render_comment(record, correlation, route, config)
         messages = [NewMessage(kind="comment", body=body)]
-        new_labels = [label for label, wanted in (
-            ("repeat-failure", correlation.kind == "repeat"),
-            ("regression", correlation.kind == "regression"),
-            ("flaky", correlation.flaky),
-        ) if wanted and label not in incident.labels]
-        if new_labels:
-            # Labels are what triagers filter on; added once, never removed by us.
-            messages.append(NewMessage(kind="update", body="", labels=new_labels))
-            store_labels.append((incident.key, new_labels))
         if correlation.kind == "regression" and config.regression_mode == "reopen":
             messages.insert(0, NewMessage(kind="reopen", body=""))
         return messages
 
     def render_digest(incident: IncidentRow, entries: list[DigestEntry]) -> str:
-        return renderer.render_digest(incident.key, incident.occurrences, entries, config)
+        return renderer.render_digest(incident.key, incident.occurrences, entries, config,
+                                      flaky=incident.flaky)
 
     refresh_from_github(store, config, fp.key, deadline)
     title = renderer.render_title(record)
@@ -116,15 +107,12 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     )
     correlation = result.correlation
     category = record.classification.category if record.classification else None
-    for incident_key, added in store_labels:
-        known = store.incident(incident_key)
-        if known is not None:
-            store.update_incident(incident_key, labels=list(dict.fromkeys([*known.labels, *added])))
     if correlation.kind == "duplicate":
         return Outcome(action="duplicate", incident=correlation.incident or None,
                        category=category, fingerprint=fp.key,
                        message=f"occurrence {key} was already reported")
 
+    add_labels(store, correlation)
     delivered = deliver_pending(store, config, deadline=deadline)
     incident = store.incident(correlation.incident)
     url = incident.issue_url if incident else None
@@ -133,6 +121,26 @@ def handle(ctx: FailureContext, config: Config, *, deadline: float) -> Outcome:
     return Outcome(action=action, incident=correlation.incident, issue_url=None if local else url,
                    path=url if local else None, category=category, fingerprint=fp.key,
                    message=message)
+
+
+def add_labels(store: Store, correlation: Correlation) -> None:
+    """Label the issue for what this occurrence revealed: a repeat, a regression, a flaky task.
+
+    Labels are what triagers filter on; each is added once (also when the occurrence itself was
+    folded into a grouped comment) and never removed by us.
+    """
+    incident = store.incident(correlation.incident)
+    if incident is None:
+        return
+    wanted = [label for label, due in (
+        ("repeat-failure", correlation.kind == "repeat" and not correlation.storm),
+        ("regression", correlation.kind == "regression"),
+        ("flaky", correlation.flaky or incident.flaky),
+    ) if due and label not in incident.labels]
+    if not wanted:
+        return
+    store.enqueue(incident.key, NewMessage(kind="update", body="", labels=wanted))
+    store.update_incident(incident.key, labels=[*incident.labels, *wanted])
 
 
 def similar_past_incidents(store: Store, fp: Fingerprint, bands: list[str],

@@ -184,6 +184,23 @@ def test_a_success_profile_lets_the_draft_say_what_changed(scribe: Scribe, tmp_p
     assert "'customer'" in draft and "'client'" in draft  # what changed since it last worked
 
 
+def test_a_flow_that_fails_and_passes_in_turn_is_labelled_flaky(scribe: Scribe,
+                                                                 tmp_path: Path) -> None:
+    psp.install(f.profiled_flow)
+    data = tmp_path / "drop" / "orders.csv"
+    data.parent.mkdir()
+    good = (EXAMPLES / "data" / "orders_good.csv").read_text(encoding="utf-8")
+    bad = (EXAMPLES / "data" / "orders_malformed.csv").read_text(encoding="utf-8")
+    # The completion hooks record each success; fail, pass, fail, pass, fail is a pattern.
+    for content in (bad, good, bad, good, bad):
+        data.write_text(content, encoding="utf-8")
+        f.profiled_flow(str(data), return_state=True)
+
+    draft = scribe.only_draft()  # one incident, commented on, never re-drafted
+    labels = next(line for line in draft.splitlines() if line.startswith("<!-- Labels:"))
+    assert "flaky" in labels and "repeat-failure" in labels
+
+
 def test_token_from_a_named_secret_block_never_reaches_the_draft(
     scribe: Scribe, monkeypatch: pytest.MonkeyPatch, prefect_api: str
 ) -> None:

@@ -328,10 +328,11 @@ def render_comment(record: FailureRecord, correlation: Correlation, route: Route
     return _fit(body, COMMENT_BUDGET, correlation.incident)
 
 
-def render_digest(incident: str, occurrences: int, entries: list[Any], config: Config) -> str:
+def render_digest(incident: str, occurrences: int, entries: list[Any], config: Config, *,
+                  flaky: bool = False) -> str:
     env = environment(config.templates_dir)
     body = env.get_template("digest.md.j2").render(
-        incident=incident, occurrences=occurrences, entries=entries[-50:],
+        incident=incident, occurrences=occurrences, entries=entries[-50:], flaky=flaky,
         hidden=max(0, len(entries) - 50), count=len(entries),
         first=entries[0].at if entries else None, last=entries[-1].at if entries else None,
     )

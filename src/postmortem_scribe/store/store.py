@@ -654,9 +654,11 @@ class Store:
             for r in rows:
                 if r.incident_key in blocked:
                     continue
+                if r.digest is not None and r.lease_until < now and r.not_before > now:
+                    continue  # a grouped comment waiting for its window holds nothing up
                 if r.lease_until >= now or r.not_before > now:
-                    # Being delivered elsewhere, or waiting: later messages of the incident wait
-                    # too, so a comment never races the issue it belongs to.
+                    # Being delivered elsewhere, or backing off: later messages of the incident
+                    # wait too, so a comment never races the issue it belongs to.
                     blocked.add(r.incident_key)
                     continue
                 taken = conn.execute(

@@ -254,38 +254,50 @@ def _new_paths(paths: list[str]) -> list[str]:
     return fresh
 
 
-def _profile(params: Any, what: str) -> Any:
+def _succeeded(params: Any, what: str, *, pipeline: str | None, task: str | None,
+               run_id: str | None, try_number: int | None) -> Any:
+    """Record the success (flaky detection: a task that fails and passes in turn) and profile
+    the inputs whose size or mtime this process has not seen yet."""
     try:
         import postmortem_scribe
 
-        report_profile = getattr(postmortem_scribe, "report_profile", None)
-        if report_profile is None:
-            return None
         config = load_core_config()
         paths = _new_paths(path_parameters(params, config))
-        if not paths:
+        report_success = getattr(postmortem_scribe, "report_success", None)
+        report_profile = getattr(postmortem_scribe, "report_profile", None)
+        if report_success is None and (report_profile is None or not paths):
             return None
         settings = load_settings()
 
         def job() -> None:
-            for path in paths:
-                report_profile(path, config=config)
+            if report_success is not None and pipeline:
+                report_success(pipeline, task, run_id=run_id, try_number=try_number,
+                               orchestrator="prefect", inputs=paths, config=config)
+            elif report_profile is not None:
+                for path in paths:
+                    report_profile(path, config=config)
 
-        return _dispatch(job, settings.profile_timeout, f"postmortem-scribe profile of {what}")
+        return _dispatch(job, settings.profile_timeout, f"postmortem-scribe success of {what}")
     except Exception:  # noqa: BLE001
         log.debug("postmortem-scribe: completion hook failed", exc_info=True)
         return None
 
 
 def on_flow_completion(flow: Any, flow_run: Any, state: Any) -> Any:
-    """Flow ``on_completion`` hook: records a profile of each input file parameter.
+    """Flow ``on_completion`` hook: records the success and a profile of each input file.
 
-    A later failure's draft then says what changed in the file since it last worked.  Cheap
-    when there are no path parameters; bounded when there are; never raises.
+    A later failure's draft then says what changed in the file since it last worked, and a flow
+    that alternates between failing and passing is labelled flaky.  Cheap when there are no
+    path parameters; bounded when there are; never raises.
     """
-    return _profile(getattr(flow_run, "parameters", None), f"flow run {flow_run.id} inputs")
+    return _succeeded(getattr(flow_run, "parameters", None), f"flow run {flow_run.id}",
+                      pipeline=getattr(flow, "name", None), task=None,
+                      run_id=str(flow_run.id), try_number=getattr(flow_run, "run_count", None))
 
 
 def on_task_completion(task: Any, task_run: Any, state: Any) -> Any:
-    """Task ``on_completion`` hook: records a profile of each input file parameter."""
-    return _profile(_compat.task_run_parameters(), f"task run {task_run.id} inputs")
+    """Task ``on_completion`` hook: records the success and a profile of each input file."""
+    return _succeeded(_compat.task_run_parameters(), f"task run {task_run.id}",
+                      pipeline=_compat.current_flow_name(), task=getattr(task, "name", None),
+                      run_id=str(task_run.flow_run_id or task_run.id),
+                      try_number=getattr(task_run, "run_count", None))
