@@ -105,17 +105,12 @@ class Findings:
 
         ``summary`` marks a problem about many rows (shown after the row-level ones, never
         capped)."""
+        def problem() -> Problem:
+            return Problem(message=message, line=line, record=record, column=column,
+                           excerpt=excerpt(excerpt_text), code=code)
+
         if summary:
-            self.summaries.append(
-                Problem(
-                    message=message,
-                    line=line,
-                    record=record,
-                    column=column,
-                    excerpt=excerpt(excerpt_text),
-                    code=code,
-                )
-            )
+            self.summaries.append(problem())
             return True
         self.counts[code] += 1
         if self.counts[code] > self.per_code or len(self.problems) >= self.total:
@@ -124,16 +119,7 @@ class Findings:
                 if len(seen) < 5:
                     seen.append(line)
             return False
-        self.problems.append(
-            Problem(
-                message=message,
-                line=line,
-                record=record,
-                column=column,
-                excerpt=excerpt(excerpt_text),
-                code=code,
-            )
-        )
+        self.problems.append(problem())
         return True
 
     def wants(self, code: str) -> bool:

@@ -39,25 +39,9 @@ def profile_path(path: str, *, budget_seconds: float | None = None) -> dict[str,
         )
     except Exception as exc:  # inspect_path_extras does not raise; belt and braces
         return {"profile_version": PROFILE_VERSION, "path": str(path), "error": str(exc)}
-    exact = bool(report.complete)
-    return {
-        "profile_version": PROFILE_VERSION,
-        "path": report.path,
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "exists": report.exists,
-        "size_bytes": report.size_bytes,
-        "format": report.format,
-        "compression": report.compression,
-        "encoding": report.encoding,
-        "delimiter": report.delimiter,
-        "header": report.header,
-        "column_types": extras.column_types,
-        "row_estimate": report.row_estimate,
-        "row_estimate_exact": exact,
-        "line_terminator": extras.line_terminator,
-        "problems": len(report.problems),
-        "error": report.error,
-    }
+    profile = profile_from_report(report, extras.column_types)
+    profile["line_terminator"] = extras.line_terminator
+    return profile
 
 
 def _far_off(now: float, usual: float) -> bool:
