@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ...config import DEFAULT_GITHUB_API_URL, Config
+from ...render.markdown_safe import truncate_utf16, utf16_len
 from ..base import Delivery, OutboxMessage, replace_recurrence
 from ..marker import find_incident, find_messages, incident_marker, message_marker
 from .client import AUTH_RETRY_AFTER, DEFAULT_WRITE_INTERVAL, GitHubClient, GitHubError, token_digest
@@ -559,16 +560,8 @@ class GitHubPublisher:
 # ---------------------------------------------------------------------- text limits
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units (an emoji counts 2): never fewer than GitHub's characters."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _truncate_utf16(text: str, limit: int) -> str:
-    if utf16_len(text) <= limit:
-        return text
-    encoded = text.encode("utf-16-le")[: max(0, limit) * 2]
-    return encoded.decode("utf-16-le", errors="ignore")
+    return truncate_utf16(text, max(0, limit), marker="")
 
 
 CUT_NOTE = "\n\n… (cut to fit GitHub's size limit; `scribe show` has the full text)"
