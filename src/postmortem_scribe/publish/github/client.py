@@ -430,7 +430,9 @@ class GitHubClient:
         try:
             # Serial and paced: the gap is measured from the end of the previous write, so
             # GitHub sees at least ``write_interval`` between them whatever the latency.
-            gap = t.last_write_done + self.write_interval - self._clock()
+            # Never more than one interval: a larger gap can only come from another clock
+            # (a throttle shared with a client whose clock differs), not from GitHub's rules.
+            gap = min(self.write_interval, t.last_write_done + self.write_interval - self._clock())
             if gap > 0:
                 self._wait(gap, deadline, "pacing writes to GitHub (one per second)", "out_of_time")
             sent = True
