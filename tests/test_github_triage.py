@@ -3,21 +3,12 @@ without waiting for `scribe sync`, and a corrected category label is learned."""
 
 from __future__ import annotations
 
-import pytest
 from github_fake import FakeGitHub
 from github_fake.fixtures import github  # noqa: F401
 from test_github_report import fail_loading, github_config
 
-from postmortem_scribe import pipeline
 from postmortem_scribe.publish.github.sync import sync
 from postmortem_scribe.store import open_store
-
-
-@pytest.fixture(autouse=True)
-def _fresh_refresh_cache():
-    pipeline._refreshed.clear()
-    yield
-    pipeline._refreshed.clear()
 
 
 def test_a_person_closing_the_issue_is_seen_by_the_next_report(github: FakeGitHub, make_config,

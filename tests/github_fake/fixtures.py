@@ -22,15 +22,30 @@ def assert_contract(fake: FakeGitHub) -> None:
     assert not errors, "exchanges that break GitHub's contract:\n" + "\n".join(errors[:20])
 
 
+def forget_github_state() -> None:
+    """Process-wide state is keyed by API URL and token; a later fake may get an earlier fake's
+    port, so each test starts without the cached publishers, throttles and refresh times."""
+    from postmortem_scribe import pipeline
+    from postmortem_scribe.publish.github import client, publisher
+
+    with publisher.GitHubPublisher._CACHE_LOCK:
+        publisher.GitHubPublisher._CACHE.clear()
+    with client._THROTTLES_LOCK:
+        client._THROTTLES.clear()
+    pipeline._refreshed.clear()
+
+
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     """A fake GitHub serving ``acme/pipelines``; its contract check runs at teardown."""
+    forget_github_state()
     fake = FakeGitHub()
     fake.start()
     try:
         yield fake
     finally:
         fake.stop()
+        forget_github_state()
     assert_contract(fake)
 
 
