@@ -255,26 +255,17 @@ class GitHubPublisher:
                         issue_url=issue.get("html_url"), error="; ".join(notes) or None)
 
     def _comment(self, message: OutboxMessage, deadline: float) -> Delivery:
-        client = self.client
         number, issue_url, looked_up = self._issue_of(message, deadline)
         if number is None:
             return Delivery(status="retry", error=f"the issue of incident {message.incident} is not "
                             "on GitHub yet; the comment waits for it")
-        comment_url = None
-        if message.attempts > 1:
-            comment_url = self._find_comment(number, message.id, message.created_at, deadline)
-        if comment_url is None and message.body.strip():
-            body = fit_text(message.body, BODY_LIMIT, tail="\n\n" + message_marker(message.id))
-            response = client.request("POST", client.repo_path(f"/issues/{number}/comments"),
-                                      json={"body": body}, deadline=deadline, expect=(201,))
-            comment_url = (response.data or {}).get("html_url")
+        comment_url = self._post_comment_once(number, message, deadline)
         if message.recurrence:
             self._refresh_recurrence(number, message.recurrence, deadline)
         return Delivery(status="sent", issue_number=number,
                         issue_url=issue_url if looked_up else (comment_url or issue_url))
 
     def _reopen(self, message: OutboxMessage, deadline: float) -> Delivery:
-        client = self.client
         number, issue_url, _ = self._issue_of(message, deadline)
         if number is None:
             return Delivery(status="retry", error=f"the issue of incident {message.incident} is not "
@@ -291,15 +282,24 @@ class GitHubPublisher:
                 patch["body"] = updated
         issue = self._patch_issue(number, patch, deadline)
         issue_url = issue.get("html_url") or issue_url
-        if message.body.strip():
-            found = (self._find_comment(number, message.id, message.created_at, deadline)
-                     if message.attempts > 1 else None)
-            if found is None:
-                body = fit_text(message.body, BODY_LIMIT, tail="\n\n" + message_marker(message.id))
-                client.request("POST", client.repo_path(f"/issues/{number}/comments"),
-                               json={"body": body}, deadline=deadline, expect=(201,))
+        self._post_comment_once(number, message, deadline)
         return Delivery(status="sent", issue_number=number, issue_url=issue_url,
                         error="; ".join(notes) or None)
+
+    def _post_comment_once(self, number: int, message: OutboxMessage, deadline: float) -> str | None:
+        """Post the message's body as a comment carrying its marker, unless a retry finds that
+        an earlier attempt already posted it; returns the comment's URL when known."""
+        if not message.body.strip():
+            return None
+        if message.attempts > 1:
+            found = self._find_comment(number, message.id, message.created_at, deadline)
+            if found is not None:
+                return found
+        client = self.client
+        body = fit_text(message.body, BODY_LIMIT, tail="\n\n" + message_marker(message.id))
+        response = client.request("POST", client.repo_path(f"/issues/{number}/comments"),
+                                  json={"body": body}, deadline=deadline, expect=(201,))
+        return (response.data or {}).get("html_url")
 
     def _update(self, message: OutboxMessage, deadline: float) -> Delivery:
         number, issue_url, _ = self._issue_of(message, deadline)
